@@ -1,0 +1,18 @@
+"""The one builder of Google Cloud console URLs shown as Airflow extra links."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from airflow_tuning.resource_names import parse_tuning_job_name
+
+CONSOLE = "https://console.cloud.google.com"
+
+
+def tuning_job_console_url(tuning_job_name: str) -> str:
+    """Console page of a Vertex AI tuning job, from its full resource name."""
+    job = parse_tuning_job_name(tuning_job_name)
+    return (
+        f"{CONSOLE}/vertex-ai/generative/language/locations/{quote(job.location)}"
+        f"/tuning/tuningJob/{quote(job.id)}?project={quote(job.project)}"
+    )

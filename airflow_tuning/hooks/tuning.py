@@ -1,0 +1,226 @@
+"""``GeminiTuningHook``: the one place that builds Google clients for this provider.
+
+Every client (google-genai sync and async, google-cloud-storage, the aiplatform Model Registry client) is
+built lazily from one ``gemini_tuning`` connection, cached on the hook, pointed at the same project,
+location and endpoints, and given the same retry policy. google.* modules are imported inside methods so
+that importing an operator (and so parsing a DAG) never pays for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from functools import cached_property
+from typing import Any, ClassVar
+
+from airflow.sdk import BaseHook
+
+from airflow_tuning.connection_settings import ConnectionConfigError, ConnectionSettings
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+EMULATOR_TOKEN = "emulator"  # noqa: S105 - a placeholder bearer token; emulators do not check it
+
+
+class GeminiTuningHook(BaseHook):
+    """Builds google-genai, Cloud Storage and Model Registry clients from a ``gemini_tuning`` connection.
+
+    :param gcp_conn_id: id of a connection of type ``gemini_tuning``.
+    """
+
+    conn_name_attr = "gcp_conn_id"
+    default_conn_name = "gemini_tuning_default"
+    conn_type = "gemini_tuning"
+    hook_name = "Gemini Tuning (Vertex AI)"
+
+    # One async client per (connection, event loop) in a process, shared by every trigger of that
+    # connection: a triggerer running 1,000 waits holds one HTTP pool, not 1,000.
+    _async_clients: ClassVar[dict[tuple[str, int], Any]] = {}
+    _async_lock = threading.Lock()
+
+    def __init__(self, gcp_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gcp_conn_id = gcp_conn_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(gcp_conn_id={self.gcp_conn_id!r})"
+
+    # -- settings -------------------------------------------------------------------------------------
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        """The connection's validated settings (secrets hidden from repr)."""
+        conn = self.get_connection(self.gcp_conn_id)
+        return settings_from_connection(conn)
+
+    @property
+    def project(self) -> str:
+        return self.settings.require_project()
+
+    @property
+    def location(self) -> str:
+        return self.settings.location
+
+    # -- credentials ----------------------------------------------------------------------------------
+    def get_credentials(self) -> Any:
+        """Credentials from the key file (path or JSON), impersonated if a chain is set, else ADC.
+
+        Against an emulator (an ``http://`` endpoint) a placeholder token is used: no key, no network.
+        """
+        return build_credentials(self.settings)
+
+    # -- clients --------------------------------------------------------------------------------------
+    @cached_property
+    def genai_client(self) -> Any:
+        return build_genai_client(self.settings)
+
+    def get_genai_client(self) -> Any:
+        """The synchronous ``google.genai.Client`` (Vertex AI)."""
+        return self.genai_client
+
+    def get_async_genai_client(self) -> Any:
+        """The ``client.aio`` side of this hook's client."""
+        return self.genai_client.aio
+
+    @cached_property
+    def storage_client(self) -> Any:
+        return build_storage_client(self.settings)
+
+    def get_storage_client(self) -> Any:
+        """A ``google.cloud.storage.Client`` for the connection's project (or the emulated GCS)."""
+        return self.storage_client
+
+    @cached_property
+    def model_service_client(self) -> Any:
+        return build_model_service_client(self.settings)
+
+    def get_model_service_client(self) -> Any:
+        """An aiplatform v1 ``ModelServiceClient`` on the REST transport (Model Registry aliases)."""
+        return self.model_service_client
+
+    @property
+    def api_core_retry(self) -> Any:
+        """The connection's retry policy for google-api-core based clients (storage, Model Registry)."""
+        return self.settings.retry.api_core_retry()
+
+    # -- async, shared --------------------------------------------------------------------------------
+    @classmethod
+    async def aget_settings(cls, gcp_conn_id: str) -> ConnectionSettings:
+        conn = await BaseHook.aget_connection(gcp_conn_id)
+        return settings_from_connection(conn)
+
+    @classmethod
+    async def aget_async_genai_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
+        """A google-genai async client for triggers, shared per connection and event loop."""
+        key = (gcp_conn_id, id(asyncio.get_running_loop()))
+        client = cls._async_clients.get(key)
+        if client is not None:
+            return client
+        settings = await cls.aget_settings(gcp_conn_id)
+        with cls._async_lock:
+            client = cls._async_clients.get(key)
+            if client is None:
+                client = build_genai_client(settings).aio
+                cls._async_clients[key] = client
+        return client
+
+    @classmethod
+    def forget_async_clients(cls) -> None:
+        """Drop cached async clients (tests, or after a connection's settings changed)."""
+        with cls._async_lock:
+            cls._async_clients.clear()
+
+    # -- UI -------------------------------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's "Test" button: list one tuning job."""
+        try:
+            pager = self.get_genai_client().tunings.list(config={"page_size": 1})
+            next(iter(pager), None)
+        except Exception as err:
+            return False, f"{type(err).__name__}: {err}"
+        return True, f"Listed tuning jobs in {self.project}/{self.location}"
+
+
+def settings_from_connection(conn: Any) -> ConnectionSettings:
+    """Validated settings from an Airflow ``Connection`` object."""
+    try:
+        extras = conn.extra_dejson
+    except Exception as err:
+        raise ConnectionConfigError(f"Connection {conn.conn_id!r}: field 'extra' is not valid JSON: {err}") from None
+    return ConnectionSettings.from_extras(conn.conn_id, extras, password=conn.password)
+
+
+def build_credentials(settings: ConnectionSettings) -> Any:
+    if settings.is_emulated and not (settings.keyfile_dict or settings.key_path):
+        from google.oauth2.credentials import Credentials
+
+        return Credentials(token=EMULATOR_TOKEN)
+    info = settings.service_account_info()
+    if info is not None:
+        from google.oauth2 import service_account
+
+        try:
+            credentials = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+        except (ValueError, KeyError) as err:
+            field_name = "keyfile_dict" if settings.keyfile_dict else "key_path"
+            raise ConnectionConfigError(
+                f"Connection {settings.conn_id!r}: field {field_name!r} is not a usable service-account key: {err}"
+            ) from None
+    else:
+        import google.auth
+
+        credentials, _ = google.auth.default(scopes=SCOPES)
+    if settings.impersonation_chain:
+        from google.auth import impersonated_credentials
+
+        *delegates, target = settings.impersonation_chain
+        credentials = impersonated_credentials.Credentials(
+            source_credentials=credentials,
+            target_principal=target,
+            delegates=delegates or None,
+            target_scopes=list(SCOPES),
+        )
+    return credentials
+
+
+def build_genai_client(settings: ConnectionSettings) -> Any:
+    from google import genai
+    from google.genai import types
+
+    http_options = types.HttpOptions(
+        base_url=settings.api_endpoint,
+        retry_options=settings.retry.http_retry_options(),
+    )
+    return genai.Client(
+        vertexai=True,
+        project=settings.require_project(),
+        location=settings.location,
+        credentials=build_credentials(settings),
+        http_options=http_options,
+    )
+
+
+def build_storage_client(settings: ConnectionSettings) -> Any:
+    from google.cloud import storage
+
+    if settings.storage_endpoint and settings.storage_endpoint.startswith("http://"):
+        from google.auth.credentials import AnonymousCredentials
+
+        return storage.Client(
+            project=settings.require_project(),
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": settings.storage_endpoint},
+        )
+    options = {"api_endpoint": settings.storage_endpoint} if settings.storage_endpoint else None
+    return storage.Client(
+        project=settings.require_project(), credentials=build_credentials(settings), client_options=options
+    )
+
+
+def build_model_service_client(settings: ConnectionSettings) -> Any:
+    from google.cloud import aiplatform_v1
+
+    endpoint = settings.api_endpoint or f"https://{settings.location}-aiplatform.googleapis.com"
+    return aiplatform_v1.ModelServiceClient(
+        transport="rest",
+        client_options={"api_endpoint": endpoint},
+        credentials=build_credentials(settings),
+    )

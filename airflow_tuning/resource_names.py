@@ -1,0 +1,76 @@
+"""Parsing and building Vertex AI resource names (pure, no SDK import).
+
+Names are validated before any API call so that a typo fails in milliseconds with the expected form,
+not after a queued request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SEG = r"[^/@\s]+"
+TUNING_JOB_RE = re.compile(rf"^projects/(?P<project>{_SEG})/locations/(?P<location>{_SEG})/tuningJobs/(?P<id>{_SEG})$")
+MODEL_RE = re.compile(
+    rf"^projects/(?P<project>{_SEG})/locations/(?P<location>{_SEG})/models/(?P<id>{_SEG})(?:@(?P<version>{_SEG}))?$"
+)
+ENDPOINT_RE = re.compile(rf"^projects/(?P<project>{_SEG})/locations/(?P<location>{_SEG})/endpoints/(?P<id>{_SEG})$")
+
+MODEL_FORM = "projects/{project}/locations/{location}/models/{model_id}@{version_id_or_alias}"
+TUNING_JOB_FORM = "projects/{project}/locations/{location}/tuningJobs/{job_id}"
+ENDPOINT_FORM = "projects/{project}/locations/{location}/endpoints/{endpoint_id}"
+
+
+@dataclass(frozen=True)
+class ResourceName:
+    """A parsed ``projects/P/locations/L/<kind>/<id>[@version]`` name."""
+
+    project: str
+    location: str
+    kind: str
+    id: str
+    version: str | None = None
+
+    @property
+    def name(self) -> str:
+        base = f"projects/{self.project}/locations/{self.location}/{self.kind}/{self.id}"
+        return f"{base}@{self.version}" if self.version else base
+
+    @property
+    def unversioned(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/{self.kind}/{self.id}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _parse(pattern: re.Pattern[str], kind: str, form: str, value: str, what: str) -> ResourceName:
+    match = pattern.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{what} {value!r} is not a valid resource name; expected {form}")
+    groups = match.groupdict()
+    return ResourceName(groups["project"], groups["location"], kind, groups["id"], groups.get("version"))
+
+
+def parse_tuning_job_name(value: str) -> ResourceName:
+    return _parse(TUNING_JOB_RE, "tuningJobs", TUNING_JOB_FORM, value, "Tuning job name")
+
+
+def parse_model_name(value: str, *, require_version: bool = False) -> ResourceName:
+    """Parse a Model Registry name, optionally versioned by id or alias (``models/5@champion``)."""
+    parsed = _parse(MODEL_RE, "models", MODEL_FORM, value, "Model name")
+    if require_version and not parsed.version:
+        raise ValueError(f"Model name {value!r} has no version or alias; expected {MODEL_FORM}")
+    return parsed
+
+
+def parse_endpoint_name(value: str) -> ResourceName:
+    return _parse(ENDPOINT_RE, "endpoints", ENDPOINT_FORM, value, "Endpoint name")
+
+
+def is_model_name(value: str) -> bool:
+    return isinstance(value, str) and bool(MODEL_RE.match(value.strip()))
+
+
+def is_endpoint_name(value: str) -> bool:
+    return isinstance(value, str) and bool(ENDPOINT_RE.match(value.strip()))
