@@ -1,0 +1,70 @@
+"""``python -m airflow_tuning.emulator`` / ``airflow-tuning emulator``: run the emulator until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="airflow-tuning emulator",
+        description="Offline Vertex AI (tuning, serving, Model Registry) and Cloud Storage on loopback.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="Vertex AI API port (0 = any free port)")
+    parser.add_argument("--storage-port", type=int, default=0, help="Cloud Storage port (0 = any free port)")
+    parser.add_argument("--project", default="emulator-project")
+    parser.add_argument("--location", default="us-central1")
+    parser.add_argument("--job-duration", type=float, default=10.0, help="seconds a tuning job takes")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
+    parser.add_argument("--state-file", default=None, help="keep jobs and models in this JSON file")
+    parser.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
+    parser.add_argument("--faults", default=None,
+                        help='fault plan as JSON, e.g. \'[{"route": "GET .*tuningJobs", "rate": 0.2, '
+                             '"status": 503}]\'')
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    faults = None
+    if args.faults:
+        try:
+            faults = json.loads(args.faults)
+        except ValueError as err:
+            print(f"--faults is not valid JSON: {err}", file=sys.stderr)
+            return 2
+    from airflow_tuning.emulator.runner import Emulator
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    emulator = Emulator(job_duration=args.job_duration, latency=args.latency, seed=args.seed,
+                        state_file=args.state_file, host=args.host, port=args.port,
+                        storage_port=args.storage_port, project=args.project, location=args.location,
+                        faults=faults)
+    try:
+        emulator.start()
+    except (OSError, ValueError, RuntimeError) as err:
+        print(f"The emulator could not start: {err}", file=sys.stderr)
+        return 1
+    try:
+        print(f"Vertex AI API: {emulator.api_url}")
+        print(f"Cloud Storage: {emulator.storage_url}")
+        print(f"export AIRFLOW_CONN_GEMINI_TUNING_DEFAULT={shlex.quote(emulator.connection_json())}")
+        print("Serving until Ctrl-C.", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

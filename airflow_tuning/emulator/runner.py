@@ -1,0 +1,188 @@
+"""``Emulator``: Vertex AI (uvicorn, background thread) and Cloud Storage (gcp-storage-emulator) on loopback.
+
+Used as a context manager by tests and by the CLI. Both servers bind 127.0.0.1 on free ports by default;
+the API socket is bound before the server starts, so ``api_url`` is final as soon as ``start()`` returns.
+Everything that inspects or changes the running emulator goes through its admin HTTP routes, so the same
+calls work against an emulator in another process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+DEFAULT_PROJECT = "emulator-project"
+DEFAULT_LOCATION = "us-central1"
+START_TIMEOUT = 30.0
+
+
+class Emulator:
+    """Offline Vertex AI tuning, serving and Model Registry, plus Cloud Storage.
+
+    :param job_duration: seconds from create to SUCCEEDED (label ``emulator-duration-ms`` overrides per job).
+    :param latency: seconds added to every API call.
+    :param seed: makes ids and injected faults reproducible.
+    :param state_file: JSON file keeping jobs, models, endpoints and learned examples across restarts
+        (the emulated bucket contents are kept next to it, in ``<state_file>.gcs``).
+    :param faults: initial fault plan, as for :meth:`set_faults`.
+    """
+
+    def __init__(self, job_duration: float = 2.0, latency: float = 0.0, seed: int = 0,
+                 state_file: str | None = None, host: str = "127.0.0.1", port: int = 0, storage_port: int = 0,
+                 project: str = DEFAULT_PROJECT, location: str = DEFAULT_LOCATION,
+                 faults: list[dict[str, Any]] | None = None) -> None:
+        self.job_duration = job_duration
+        self.latency = latency
+        self.seed = seed
+        self.state_file = state_file
+        self.host = host
+        self.port = port
+        self.storage_port = storage_port
+        self.project = project
+        self.location = location
+        self.initial_faults = faults
+        self.api_url = ""
+        self.storage_url = ""
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._gcs: Any = None
+        self._storage_client: Any = None
+
+    def __repr__(self) -> str:
+        return f"Emulator(api_url={self.api_url!r}, storage_url={self.storage_url!r})"
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def start(self) -> Emulator:
+        import uvicorn
+        from gcp_storage_emulator.server import create_server
+
+        from airflow_tuning.emulator.app import build_context, create_app
+        from airflow_tuning.emulator.state import Config, Store
+
+        # gcp-storage-emulator logs every request at INFO; its errors still show.
+        logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
+        if self.state_file:
+            self._gcs = create_server(self.host, self.storage_port, in_memory=False,
+                                      data_dir=f"{self.state_file}.gcs")
+        else:
+            self._gcs = create_server(self.host, self.storage_port, in_memory=True)
+        self._gcs.start()
+        storage_port = self._gcs._api._httpd.server_address[1]
+        self.storage_url = f"http://{self.host}:{storage_port}"
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            self._gcs.stop()
+            raise
+        self.api_url = f"http://{self.host}:{sock.getsockname()[1]}"
+
+        ctx = build_context(store=Store(self.state_file, self.seed),
+                            config=Config(job_duration=self.job_duration, latency=self.latency),
+                            storage_url=self.storage_url, faults=self.initial_faults, seed=self.seed)
+        config = uvicorn.Config(create_app(ctx), loop="auto", http="auto", lifespan="off",
+                                access_log=False, log_level="warning", backlog=4096, timeout_keep_alive=60,
+                                timeout_graceful_shutdown=5)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="emulator-api", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"The emulator API server did not start on {self.api_url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._gcs is not None:
+            self._gcs.stop()
+        self._server = self._thread = self._gcs = None
+
+    # -- connection -----------------------------------------------------------------------------------
+    def connection_extra(self, **extra: Any) -> dict[str, Any]:
+        return {"project": self.project, "location": self.location, "api_endpoint": self.api_url,
+                "storage_endpoint": self.storage_url, **extra}
+
+    def connection_json(self, **extra: Any) -> str:
+        """JSON for ``AIRFLOW_CONN_GEMINI_TUNING_DEFAULT``; ``extra`` adds or overrides connection extras."""
+        return json.dumps({"conn_type": "gemini_tuning", "extra": self.connection_extra(**extra)})
+
+    def connection_uri(self, **extra: Any) -> str:
+        """The same connection as an Airflow URI."""
+        query = urllib.parse.urlencode({"__extra__": json.dumps(self.connection_extra(**extra))})
+        return f"gemini-tuning://?{query}"
+
+    # -- admin ----------------------------------------------------------------------------------------
+    def _admin(self, method: str, path: str, body: Any = None) -> Any:
+        import httpx
+
+        response = httpx.request(method, f"{self.api_url}/_emulator{path}", json=body, timeout=30)
+        if response.status_code != 200:
+            raise RuntimeError(f"Emulator admin call {method} {path} failed: {response.status_code} {response.text}")
+        return response.json()
+
+    def stats(self) -> dict[str, Any]:
+        """Request counts per route template, jobs created, jobs by state, faults injected."""
+        return self._admin("GET", "/stats")
+
+    def reset_stats(self) -> None:
+        self._admin("DELETE", "/stats")
+
+    def jobs(self, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every tuning job (API shape, oldest first), optionally only those carrying all ``labels``."""
+        clauses = [f'labels.{k}="{v}"' for k, v in (labels or {}).items()]
+        query = "?" + urllib.parse.urlencode({"filter": " AND ".join(clauses)}) if clauses else ""
+        return self._admin("GET", f"/jobs{query}")["tuningJobs"]
+
+    def set_faults(self, faults: list[dict[str, Any]], seed: int | None = None) -> dict[str, Any]:
+        """Replace the fault plan: ``[{"route", "rate", "status", "latency_ms", "drop", "count"}, ...]``."""
+        return self._admin("POST", "/faults", {"faults": faults, "seed": seed})
+
+    def clear_faults(self) -> None:
+        self._admin("DELETE", "/faults")
+
+    def configure(self, job_duration: float | None = None, latency: float | None = None) -> dict[str, Any]:
+        values = {k: v for k, v in (("job_duration", job_duration), ("latency", latency)) if v is not None}
+        return self._admin("POST", "/config", values)
+
+    # -- storage --------------------------------------------------------------------------------------
+    def storage_client(self) -> Any:
+        """A google-cloud-storage client on the emulated GCS."""
+        if self._storage_client is None:
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import storage
+
+            self._storage_client = storage.Client(project=self.project, credentials=AnonymousCredentials(),
+                                                  client_options={"api_endpoint": self.storage_url})
+        return self._storage_client
+
+    def create_bucket(self, name: str) -> Any:
+        """Create (or return the existing) bucket ``name`` in the emulated GCS."""
+        from google.api_core import exceptions
+
+        client = self.storage_client()
+        try:
+            return client.create_bucket(name)
+        except exceptions.Conflict:
+            return client.bucket(name)
