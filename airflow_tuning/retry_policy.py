@@ -69,24 +69,24 @@ class RetryPolicy:
 
     def api_core_retry(self) -> Any:
         """The policy as a google-api-core ``Retry`` (storage and Model Registry clients)."""
-        from google.api_core import exceptions, retry
+        from google.api_core import retry
 
-        retryable = (
-            exceptions.RequestTimeout,
-            exceptions.TooManyRequests,
-            exceptions.InternalServerError,
-            exceptions.BadGateway,
-            exceptions.ServiceUnavailable,
-            exceptions.GatewayTimeout,
-            ConnectionError,
-        )
         return retry.Retry(
-            predicate=retry.if_exception_type(*retryable),
+            predicate=self.is_retryable,
             initial=self.initial_delay,
             maximum=self.max_delay,
             multiplier=self.exp_base,
             timeout=self.total_budget(),
         )
+
+    def is_retryable(self, error: BaseException) -> bool:
+        """True for the same HTTP statuses as google-genai retries, and for connection errors."""
+        import requests
+
+        code = getattr(error, "code", None)
+        if isinstance(code, int) and code in self.http_status_codes:
+            return True
+        return isinstance(error, (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout))
 
     def total_budget(self) -> float:
         """Seconds the whole retry sequence may take: the sum of its capped backoff delays, plus slack."""

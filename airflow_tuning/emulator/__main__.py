@@ -25,6 +25,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
     parser.add_argument("--state-file", default=None, help="keep jobs and models in this JSON file")
     parser.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
+    parser.add_argument("--bucket", action="append", default=[], help="create this bucket at start (repeatable)")
     parser.add_argument("--faults", default=None,
                         help='fault plan as JSON, e.g. \'[{"route": "GET .*tuningJobs", "rate": 0.2, '
                              '"status": 503}]\'')
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"The emulator could not start: {err}", file=sys.stderr)
         return 1
     try:
+        for bucket in args.bucket:
+            if emulator.storage_client().lookup_bucket(bucket) is None:
+                emulator.create_bucket(bucket)
         print(f"Vertex AI API: {emulator.api_url}")
         print(f"Cloud Storage: {emulator.storage_url}")
         print(f"export AIRFLOW_CONN_GEMINI_TUNING_DEFAULT={shlex.quote(emulator.connection_json())}")

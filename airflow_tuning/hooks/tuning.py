@@ -96,6 +96,29 @@ class GeminiTuningHook(BaseHook):
         """An aiplatform v1 ``ModelServiceClient`` on the REST transport (Model Registry aliases)."""
         return self.model_service_client
 
+    def find_model_alias(self, display_name: str, alias: str = "champion") -> dict[str, str] | None:
+        """The Model Registry version that holds ``alias`` among models named ``display_name``.
+
+        Returns ``{"model": "projects/../models/ID@alias", "version": "projects/../models/ID@V"}``, or
+        None when no such model exists yet or none of its versions holds the alias (a bootstrap run).
+        """
+        from google.api_core.exceptions import NotFound
+
+        client = self.get_model_service_client()
+        parent = f"projects/{self.project}/locations/{self.location}"
+        escaped = display_name.replace('"', '\\"')
+        models = client.list_models(
+            request={"parent": parent, "filter": f'display_name="{escaped}"'}, retry=self.api_core_retry
+        )
+        for model in models:
+            base = model.name.split("@", 1)[0]
+            try:
+                held = client.get_model(name=f"{base}@{alias}", retry=self.api_core_retry)
+            except NotFound:
+                continue
+            return {"model": f"{base}@{alias}", "version": f"{base}@{held.version_id}"}
+        return None
+
     @property
     def api_core_retry(self) -> Any:
         """The connection's retry policy for google-api-core based clients (storage, Model Registry)."""

@@ -37,3 +37,30 @@ def test_test_connection_reports_a_dead_endpoint(set_conn):
     set_conn({"project": "p", "api_endpoint": "http://127.0.0.1:9", "retry_attempts": 1})
     ok, message = GeminiTuningHook().test_connection()
     assert not ok and message
+
+
+def test_find_model_alias_resolves_the_champion(gemini_conn):
+    from google.genai import types
+
+    from tests.emulator.helpers import jsonl, upload, wait_ended
+
+    hook = GeminiTuningHook()
+    client = hook.get_genai_client()
+    assert hook.find_model_alias("alias-lookup-model") is None  # nothing tuned yet: a bootstrap run
+
+    uri = upload(hook.get_storage_client(), "hook-alias-test", "train.jsonl", jsonl(range(8)))
+    job = client.tunings.tune(
+        base_model="gemini-2.5-flash",
+        training_dataset=types.TuningDataset(gcs_uri=uri),
+        config=types.CreateTuningJobConfig(
+            tuned_model_display_name="alias-lookup-model", labels={"emulator-duration-ms": "300"}
+        ),
+    )
+    tuned = wait_ended(client, job.name).tuned_model.model
+    assert hook.find_model_alias("alias-lookup-model") is None  # tuned, but no version holds the alias
+
+    hook.get_model_service_client().merge_version_aliases(name=tuned, version_aliases=["champion"])
+    found = hook.find_model_alias("alias-lookup-model")
+    base = tuned.split("@")[0]
+    assert found == {"model": f"{base}@champion", "version": tuned}
+    assert hook.find_model_alias("another-model") is None
