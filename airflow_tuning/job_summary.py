@@ -1,0 +1,136 @@
+"""A tuning job as one small JSON-serialisable dict, and the verdict a task draws from it.
+
+Every operator, the sensor and the trigger return the same summary, so a downstream task reads
+``summary["tuned_model"]`` whichever of them ran. Works on a ``google.genai.types.TuningJob`` or anything with
+the same attributes; pure Python, no Airflow or Google import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from airflow_tuning.console import tuning_job_console_url
+from airflow_tuning.job_states import CANCELLED, EXPIRED, FAILED, SUCCEEDED, state_name
+
+SUMMARY_KEYS = (
+    "tuning_job",
+    "state",
+    "tuned_model",
+    "endpoint",
+    "checkpoints",
+    "base_model",
+    "pre_tuned_model",
+    "training_dataset_uri",
+    "validation_dataset_uri",
+    "console_url",
+    "create_time",
+    "end_time",
+)
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for attr in path:
+        if obj is None:
+            return None
+        obj = obj.get(attr) if isinstance(obj, Mapping) else getattr(obj, attr, None)
+    return obj
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int_or_str(value: Any) -> int | str | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _checkpoints(job: Any) -> list[dict[str, Any]]:
+    result = []
+    for cp in _get(job, "tuned_model", "checkpoints") or []:
+        result.append(
+            {
+                "checkpoint_id": _str(_get(cp, "checkpoint_id")),
+                "epoch": _int_or_str(_get(cp, "epoch")),
+                "step": _int_or_str(_get(cp, "step")),
+                "endpoint": _get(cp, "endpoint"),
+            }
+        )
+    return result
+
+
+def summarize(job: Any) -> dict[str, Any]:
+    """The summary dict of a tuning job: exactly the keys in ``SUMMARY_KEYS``, JSON values only."""
+    name = _get(job, "name")
+    try:
+        console_url = tuning_job_console_url(name) if name else None
+    except ValueError:
+        console_url = None
+    return {
+        "tuning_job": name,
+        "state": state_name(_get(job, "state")),
+        "tuned_model": _get(job, "tuned_model", "model"),
+        "endpoint": _get(job, "tuned_model", "endpoint"),
+        "checkpoints": _checkpoints(job),
+        "base_model": _get(job, "base_model"),
+        "pre_tuned_model": _get(job, "pre_tuned_model", "tuned_model_name"),
+        "training_dataset_uri": _get(job, "supervised_tuning_spec", "training_dataset_uri"),
+        "validation_dataset_uri": _get(job, "supervised_tuning_spec", "validation_dataset_uri"),
+        "console_url": console_url,
+        "create_time": _iso(_get(job, "create_time")),
+        "end_time": _iso(_get(job, "end_time")),
+    }
+
+
+def error_message(job: Any) -> str | None:
+    """Vertex AI's own error text for a job, if it has one."""
+    message = _get(job, "error", "message")
+    return str(message) if message else None
+
+
+def describe_end(summary: Mapping[str, Any], error: str | None = None) -> str:
+    """One sentence on how a job ended, quoting Vertex's error message when there is one."""
+    state = str(summary.get("state", "")).removeprefix("JOB_STATE_")
+    text = f"Tuning job {summary.get('tuning_job')} ended {state}"
+    if error:
+        text += f": {error}"
+    if summary.get("console_url"):
+        text += f" (console: {summary['console_url']})"
+    return text
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the task should do with an ended job: ``succeed``, ``fail`` or ``skip``, and why."""
+
+    action: str
+    message: str
+
+
+def judge(summary: Mapping[str, Any], error: str | None = None, *, soft_fail: bool = False) -> Verdict:
+    """The one rule: SUCCEEDED succeeds; FAILED fails with Vertex's message; CANCELLED and EXPIRED fail,
+    or skip when ``soft_fail`` is set. Any other state is not an end and fails loudly (a caller bug)."""
+    state = summary.get("state")
+    message = describe_end(summary, error)
+    if state == SUCCEEDED:
+        return Verdict("succeed", message)
+    if state == FAILED:
+        return Verdict("fail", message)
+    if state in (CANCELLED, EXPIRED):
+        return Verdict("skip" if soft_fail else "fail", message)
+    return Verdict("fail", f"Tuning job {summary.get('tuning_job')} has not ended (state {state})")

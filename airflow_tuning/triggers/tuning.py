@@ -1,0 +1,185 @@
+"""``TuningJobTrigger``: waits on Vertex AI tuning jobs in the triggerer, so no worker slot is held.
+
+The trigger never creates a job (a triggerer restart re-runs ``run()``; creating there could submit twice),
+and its kwargs hold only job names, the connection id, poll settings and a deadline: never a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.job_states import is_ended
+from airflow_tuning.job_watch import WaitResult, acancel_job, wait_async
+from airflow_tuning.polling import (
+    DEFAULT_MAX_POLL_INTERVAL,
+    DEFAULT_MAX_TRANSIENT_ERRORS,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_POLL_JITTER,
+    DEFAULT_POLL_MULTIPLIER,
+    PollPolicy,
+    deadline_after,
+)
+
+ON_KILL_TIMEOUT = 30.0
+
+
+class TuningJobTrigger(BaseTrigger):
+    """Poll one or more tuning jobs until all have ended; yield one event with their summaries.
+
+    Polls back off from ``poll_interval`` to ``max_poll_interval`` with jitter; up to
+    ``max_transient_errors`` consecutive transient API errors (5xx, 429, network) are ridden out.
+    Each state change is logged with the job's elapsed time.
+
+    Event payload: ``{"status": "success"|"failed"|"cancelled"|"timeout"|"error", "summary": {...},
+    "summaries": [...], "errors": {job: Vertex error message}, "message": str}``. With several jobs the
+    worst outcome wins (failed, then cancelled); EXPIRED reports as ``cancelled`` (the summary keeps the
+    exact state).
+
+    :param tuning_job_names: full resource names of the jobs to wait on.
+    :param gcp_conn_id: the ``gemini_tuning`` connection (resolved in the triggerer, never serialised).
+    :param deadline: absolute epoch seconds; when it passes, jobs are cancelled if ``cancel_on_kill`` and a
+        ``timeout`` event is yielded. Absolute so that a restarted triggerer keeps the original deadline.
+    :param cancel_on_kill: cancel the jobs when a user kills the deferred task (mark failed / success,
+        clear) and when the deadline passes. ``cleanup()`` never cancels: it also runs on triggerer
+        restarts, when the job must keep running.
+    """
+
+    def __init__(
+        self,
+        tuning_job_names: str | Sequence[str],
+        gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
+        poll_multiplier: float = DEFAULT_POLL_MULTIPLIER,
+        poll_jitter: float = DEFAULT_POLL_JITTER,
+        max_transient_errors: int = DEFAULT_MAX_TRANSIENT_ERRORS,
+        deadline: float | None = None,
+        cancel_on_kill: bool = True,
+    ) -> None:
+        super().__init__()
+        names = [tuning_job_names] if isinstance(tuning_job_names, str) else list(tuning_job_names)
+        if not names:
+            raise ValueError("TuningJobTrigger needs at least one tuning job name")
+        self.tuning_job_names = names
+        self.gcp_conn_id = gcp_conn_id
+        self.policy = PollPolicy(
+            poll_interval=float(poll_interval),
+            max_poll_interval=float(max_poll_interval),
+            poll_multiplier=float(poll_multiplier),
+            poll_jitter=float(poll_jitter),
+            max_transient_errors=int(max_transient_errors),
+        )
+        self.deadline = None if deadline is None else float(deadline)
+        self.cancel_on_kill = bool(cancel_on_kill)
+
+    @classmethod
+    def deferral(
+        cls,
+        tuning_job_names: Sequence[str],
+        *,
+        gcp_conn_id: str,
+        policy: PollPolicy,
+        timeout: float | timedelta | None,
+        cancel_on_kill: bool,
+    ) -> dict[str, Any]:
+        """Arguments for ``BaseOperator.defer``: this trigger, plus Airflow's own timeout as a backstop.
+
+        The trigger enforces ``timeout`` itself (cancelling first); Airflow's timeout is set a little later
+        and only fires if the trigger's own handling never ran.
+        """
+        deadline = deadline_after(timeout)
+        backstop = None
+        if deadline is not None:
+            backstop = timedelta(seconds=max(0.0, deadline - time.time()) + 2 * policy.max_poll_interval + 60)
+        trigger = cls(
+            tuning_job_names=list(tuning_job_names),
+            gcp_conn_id=gcp_conn_id,
+            deadline=deadline,
+            cancel_on_kill=cancel_on_kill,
+            **policy.to_kwargs(),
+        )
+        return {"trigger": trigger, "method_name": "execute_complete", "timeout": backstop}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "tuning_job_names": list(self.tuning_job_names),
+                "gcp_conn_id": self.gcp_conn_id,
+                **self.policy.to_kwargs(),
+                "deadline": self.deadline,
+                "cancel_on_kill": self.cancel_on_kill,
+            },
+        )
+
+    async def _client(self) -> Any:
+        return await GeminiTuningHook.aget_async_genai_client(self.gcp_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        names = self.tuning_job_names
+        self.log.info("Waiting on tuning job(s) %s (poll policy %s)", ", ".join(names), self.policy)
+        try:
+            client = await self._client()
+            result = await wait_async(client, names, self.policy, self.deadline, self.log)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            result = WaitResult(
+                "error", {}, f"Could not poll tuning job(s) {', '.join(names)}: {type(err).__name__}: {err}"
+            )
+        if result.outcome == "timeout":
+            result = await self._on_deadline(result)
+        event = result.event(names)
+        self.log.info("Tuning job wait finished: %s %s", event["status"], event["message"])
+        yield TriggerEvent(event)
+
+    async def _on_deadline(self, result: WaitResult) -> WaitResult:
+        """The deferred task timed out: cancel what still runs, so that a timeout leaves no orphan job."""
+        if not self.cancel_on_kill:
+            return result
+        pending = [name for name in self.tuning_job_names if not self._ended(result, name)]
+        cancelled = await self._cancel(pending)
+        if cancelled:
+            result.message += f"; cancelled {', '.join(cancelled)}"
+        return result
+
+    @staticmethod
+    def _ended(result: WaitResult, name: str) -> bool:
+        job = result.jobs.get(name)
+        return job is not None and is_ended(job.state)
+
+    async def _cancel(self, names: Sequence[str]) -> list[str]:
+        cancelled = []
+        if not names:
+            return cancelled
+        client = await self._client()
+        for name in names:
+            try:
+                if await acancel_job(client, name, self.log):
+                    cancelled.append(name)
+            except Exception as err:
+                self.log.error("Could not cancel tuning job %s: %s: %s", name, type(err).__name__, err)
+        return cancelled
+
+    async def on_kill(self) -> None:
+        """The user killed the deferred task (mark failed / success, clear): cancel its jobs."""
+        if not self.cancel_on_kill:
+            self.log.info(
+                "Task killed; leaving tuning job(s) %s running (cancel_on_kill=False)", self.tuning_job_names
+            )
+            return
+        self.log.info("Task killed; cancelling tuning job(s) %s", ", ".join(self.tuning_job_names))
+        await asyncio.wait_for(self._cancel(self.tuning_job_names), timeout=ON_KILL_TIMEOUT)
+
+    async def cleanup(self) -> None:
+        """Release nothing remote: this also runs on triggerer restarts, when the job must keep running.
+
+        The shared async client belongs to the hook's per-loop cache, so it is not closed here either.
+        """
