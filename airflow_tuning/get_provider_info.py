@@ -22,10 +22,20 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "Gemini Tuning", "python-modules": ["airflow_tuning.hooks.tuning"]}],
-        "operators": [],
-        "sensors": [],
-        "triggers": [],
-        "extra-links": [],
+        "operators": [
+            {
+                "integration-name": "Gemini Tuning",
+                "python-modules": ["airflow_tuning.operators.tuning"],
+            }
+        ],
+        "sensors": [{"integration-name": "Gemini Tuning", "python-modules": ["airflow_tuning.sensors.tuning"]}],
+        "triggers": [
+            {
+                "integration-name": "Gemini Tuning",
+                "python-modules": ["airflow_tuning.triggers.tuning", "airflow_tuning.triggers.gcs_objects"],
+            }
+        ],
+        "extra-links": ["airflow_tuning.links.TuningJobLink"],
         "connection-types": [
             {
                 "connection-type": "gemini_tuning",
