@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, ResumableJobMixin
@@ -31,17 +30,15 @@ from airflow_tuning.job_watch import (
     find_reattachable,
     qualify_job_name,
     start_tuning_job,
-    wait_sync,
 )
 from airflow_tuning.links import TuningJobLink
+from airflow_tuning.operators.waiting import TuningJobWaitingMixin
 from airflow_tuning.polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_MAX_TRANSIENT_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_POLL_JITTER,
     DEFAULT_POLL_MULTIPLIER,
-    PollPolicy,
-    deadline_after,
 )
 from airflow_tuning.retry_identity import REQUEST_LABEL, TaskIdentity, request_fingerprint, validate_labels
 from airflow_tuning.tuning_request import REQUEST_ARGUMENTS, TuningRequest, validate_pre_tuned_model
@@ -52,57 +49,7 @@ if TYPE_CHECKING:
 _REQUEST_CHANGED = "REQUEST_CHANGED"
 
 
-class _TuningJobWaiting:
-    """Poll settings, the hook and the two ways to wait (triggerer or worker), shared by the operators."""
-
-    gcp_conn_id: str
-    deferrable: bool
-    wait_for_completion: bool
-    timeout: float | timedelta | None
-    execution_timeout: timedelta | None
-    poll_settings: dict[str, Any]
-
-    def _init_waiting(
-        self, gcp_conn_id: str, deferrable: bool, wait_for_completion: bool, timeout: Any, **poll: Any
-    ) -> None:
-        self.gcp_conn_id = gcp_conn_id
-        self.deferrable = deferrable
-        self.wait_for_completion = wait_for_completion
-        self.timeout = timeout
-        self.poll_settings = PollPolicy.build(**poll).to_kwargs()  # validated when the DAG is parsed
-
-    @property
-    def policy(self) -> PollPolicy:
-        return PollPolicy(**self.poll_settings)
-
-    @cached_property
-    def hook(self) -> GeminiTuningHook:
-        return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
-
-    def _defer_on(self, names: Sequence[str], *, cancel_on_kill: bool) -> None:
-        """Wait in the triggerer. Without ``timeout`` the task's ``execution_timeout`` bounds the wait, so
-        that the trigger (which cancels) rather than a bare deferral timeout ends it."""
-        from airflow_tuning.triggers.tuning import TuningJobTrigger
-
-        timeout = self.timeout if self.timeout is not None else self.execution_timeout
-        self.log.info("Deferring until tuning job(s) %s end", ", ".join(names))  # type: ignore[attr-defined]
-        self.defer(  # type: ignore[attr-defined]
-            **TuningJobTrigger.deferral(
-                names,
-                gcp_conn_id=self.gcp_conn_id,
-                policy=self.policy,
-                timeout=timeout,
-                cancel_on_kill=cancel_on_kill,
-            )
-        )
-
-    def _wait_here(self, names: Sequence[str]) -> WaitResult:
-        """Wait on the worker; ``execution_timeout`` is left to Airflow, which then calls ``on_kill``."""
-        log = self.log  # type: ignore[attr-defined]
-        return wait_sync(self.hook.get_genai_client(), names, self.policy, deadline_after(self.timeout), log)
-
-
-class CreateTuningJobOperator(_TuningJobWaiting, ResumableJobMixin, BaseOperator):
+class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOperator):
     """Start a supervised tuning job on Vertex AI and (by default) wait for it in the triggerer.
 
     Submits with google-genai ``tunings.tune`` and a typed ``CreateTuningJobConfig``. Returns and pushes as
@@ -352,7 +299,7 @@ class ContinueTuningOperator(CreateTuningJobOperator):
         )
 
 
-class CancelTuningJobOperator(_TuningJobWaiting, BaseOperator):
+class CancelTuningJobOperator(TuningJobWaitingMixin, BaseOperator):
     """Cancel one tuning job, or every active job carrying ``labels``, and wait until they have ended.
 
     An already-ended job is a logged no-op. Returns one summary for ``tuning_job_name``, or a list of
