@@ -1,0 +1,353 @@
+"""Judge a freshly tuned model against the champion, and promote it by moving a Model Registry alias.
+
+Together these make scheduled retraining safe: ``EvaluateTunedModelOperator`` fails (or, with
+``soft_fail``, skips) unless the challenger meets every threshold and beats the baseline, so the
+``PromoteTunedModelOperator`` downstream of it only ever moves ``champion`` to a model that earned it.
+
+Both are synchronous: evaluation is bounded work (one concurrent burst of generateContent calls), and
+promotion is two reads and one write. The logic lives in :mod:`airflow_tuning.evaluation`; these classes
+read parameters, build clients through the hook, log, and talk to XCom.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from airflow_tuning.evaluation.gate import evaluate_gate, normalize_thresholds
+from airflow_tuning.evaluation.generation import (
+    DEFAULT_MAX_CONCURRENCY,
+    DETERMINISTIC_CONFIG,
+    GenerationRequest,
+    generate_all,
+)
+from airflow_tuning.evaluation.metrics import DEFAULT_METRICS, DEFAULT_PRIMARY_METRIC, resolve_metrics, score
+from airflow_tuning.evaluation.registry import promote, validate_alias
+from airflow_tuning.evaluation.report import build_report, render_html
+from airflow_tuning.evaluation.storage import (
+    REPORT_HTML,
+    REPORT_JSON,
+    read_eval_dataset,
+    report_prefix,
+    safe_segment,
+    storage_object_console_url,
+    upload_text,
+)
+from airflow_tuning.evaluation.targets import Target, qualify, resolve_target
+from airflow_tuning.evaluation_links import EvaluationReportLink
+from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.resource_names import is_model_name
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+EVALUATION_RESULT_XCOM_KEY = "evaluation_result"
+
+
+class EvaluateTunedModelOperator(BaseOperator):
+    """Evaluate a model on held-out data, compare it with a baseline, and gate on the result.
+
+    :param model: the model to judge: an endpoint (``projects/P/locations/L/endpoints/E``), a Model
+        Registry version (``projects/P/locations/L/models/ID@VERSION``, resolved to the endpoint it is
+        deployed on), or a base model name. ``models/...`` and ``endpoints/...`` are read in the
+        connection's project and location.
+    :param eval_dataset_uri: ``gs://`` URI of Vertex supervised-tuning JSONL; in each line the last model
+        turn is the reference and every turn before it (plus ``systemInstruction``) the prompt.
+    :param baseline: optional model to compare with, in the same forms; ``models/ID@champion`` compares
+        with the current champion.
+    :param metrics: built-in metric names (``exact_match``, ``token_f1``, ``rouge_l``, ``bleu``) and named
+        callables ``fn(prediction, reference) -> float`` (averaged over examples).
+    :param thresholds: minimum corpus value per metric, e.g. ``{"rouge_l": 0.6}``; ``value >= threshold``.
+    :param min_improvement: with a baseline, the challenger's ``primary_metric`` must exceed the
+        baseline's by at least this much. The default 0.0 means "no worse than the baseline"; None compares
+        and reports without gating on the baseline. It applies to the primary metric only, because
+        metrics disagree on small differences; thresholds guard every metric's floor.
+    :param primary_metric: the metric for ``min_improvement`` and for ranking the worst examples;
+        default ``rouge_l`` if computed, else the first metric.
+    :param max_examples: evaluate only the first N examples of the file.
+    :param generation_config: ``GenerateContentConfig`` fields merged over the deterministic defaults
+        (temperature 0, one candidate, seed 0), e.g. ``{"max_output_tokens": 256}``.
+    :param max_concurrency: most generateContent calls in flight at once (challenger and baseline share it).
+    :param report_uri: ``gs://`` prefix for ``report.json`` and ``report.html``; default
+        ``<folder of the eval data>/reports/<run id>/<task id>``.
+    :param worst_examples: how many of the weakest examples the report shows in full.
+    :param soft_fail: when the gate fails, skip the task instead of failing it, so a DAG can branch.
+    :param progress_interval: seconds between progress log lines.
+    :param gcp_conn_id: a ``gemini_tuning`` connection.
+
+    Returns (XCom ``return_value``) ``{"metrics", "baseline_metrics", "delta", "passed", "examples",
+    "report_uri"}``, ``report_uri`` being the HTML report (``report.json`` sits next to it). A failing
+    gate raises ``AirflowFailException`` (no retry: the evaluation is deterministic and would fail again,
+    paying for every call) after pushing the same dict to XCom key ``evaluation_result``.
+    """
+
+    template_fields: Sequence[str] = (
+        "model",
+        "eval_dataset_uri",
+        "baseline",
+        "report_uri",
+        "thresholds",
+        "min_improvement",
+        "gcp_conn_id",
+    )
+    template_fields_renderers = {"thresholds": "json"}
+    operator_extra_links = (EvaluationReportLink(),)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        eval_dataset_uri: str,
+        baseline: str | None = None,
+        metrics: Sequence[str | Callable[[str, str], float]] = DEFAULT_METRICS,
+        thresholds: Mapping[str, float] | str | None = None,
+        min_improvement: float | str | None = 0.0,
+        primary_metric: str | None = None,
+        max_examples: int | None = None,
+        generation_config: Mapping[str, Any] | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        report_uri: str | None = None,
+        worst_examples: int = 10,
+        soft_fail: bool = False,
+        progress_interval: float = 5.0,
+        gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.metric_specs = resolve_metrics(metrics)
+        names = [m.name for m in self.metric_specs]
+        self.primary_metric = primary_metric or (
+            DEFAULT_PRIMARY_METRIC if DEFAULT_PRIMARY_METRIC in names else names[0]
+        )
+        if self.primary_metric not in names:
+            raise ValueError(f"primary_metric {self.primary_metric!r} is not among the metrics {', '.join(names)}")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if max_examples is not None and max_examples < 1:
+            raise ValueError(f"max_examples must be >= 1, got {max_examples}")
+        self.model = model
+        self.eval_dataset_uri = eval_dataset_uri
+        self.baseline = baseline
+        if isinstance(thresholds, Mapping):
+            normalize_thresholds(thresholds, names)  # fail at DAG parse time when not templated
+        self.thresholds = thresholds
+        self.min_improvement = min_improvement
+        self.max_examples = max_examples
+        self.generation_config = dict(generation_config or {})
+        self.max_concurrency = max_concurrency
+        self.report_uri = report_uri
+        self.worst_examples = worst_examples
+        self.soft_fail = soft_fail
+        self.progress_interval = progress_interval
+        self.gcp_conn_id = gcp_conn_id
+
+    # -- steps ------------------------------------------------------------------------------------------
+    def _resolve(self, hook: GeminiTuningHook, value: str) -> Target:
+        needs_registry = is_model_name(qualify(value, hook.project, hook.location))
+        return resolve_target(
+            value,
+            project=hook.project,
+            location=hook.location,
+            model_client=hook.get_model_service_client() if needs_registry else None,
+            retry=hook.api_core_retry if needs_registry else None,
+        )
+
+    async def _generate(self, hook: GeminiTuningHook, requests: list[GenerationRequest]) -> list[str]:
+        aio = hook.get_async_genai_client()
+        try:
+            return await generate_all(
+                aio,
+                requests,
+                source=self.eval_dataset_uri,
+                generation_config=self.generation_config,
+                max_concurrency=self.max_concurrency,
+                log=self.log,
+                progress_interval=self.progress_interval,
+            )
+        finally:
+            await aio.aclose()
+
+    def _run_label(self, context: Context) -> str:
+        ti = context["ti"]
+        task = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}-{ti.map_index}"
+        return f"{safe_segment(context['run_id'])}/{safe_segment(task)}"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = GeminiTuningHook(self.gcp_conn_id)
+        names = [m.name for m in self.metric_specs]
+        thresholds = normalize_thresholds(_mapping(self.thresholds, "thresholds"), names)
+        min_improvement = _optional_float(self.min_improvement, "min_improvement")
+        storage = hook.get_storage_client()
+        examples = read_eval_dataset(
+            storage, self.eval_dataset_uri, max_examples=self.max_examples, retry=hook.api_core_retry
+        )
+        self.log.info("Read %d evaluation examples from %s", len(examples), self.eval_dataset_uri)
+        target = self._resolve(hook, self.model)
+        baseline = self._resolve(hook, self.baseline) if self.baseline else None
+        self.log.info("Challenger %s -> %s", target.requested, target.serving)
+        if baseline is not None:
+            self.log.info("Baseline %s -> %s", baseline.requested, baseline.serving)
+
+        started = time.monotonic()
+        requests = [GenerationRequest(target.serving, ex) for ex in examples]
+        if baseline is not None:
+            requests += [GenerationRequest(baseline.serving, ex) for ex in examples]
+        outputs = asyncio.run(self._generate(hook, requests))
+        predictions = outputs[: len(examples)]
+        baseline_predictions = outputs[len(examples) :] if baseline is not None else None
+
+        references = [ex.reference for ex in examples]
+        labels = [f"{self.eval_dataset_uri} line {ex.line}" for ex in examples]
+        scores = score(predictions, references, self.metric_specs, labels=labels)
+        baseline_scores = (
+            score(baseline_predictions, references, self.metric_specs, labels=labels)
+            if baseline_predictions is not None
+            else None
+        )
+        gate = evaluate_gate(
+            scores.corpus,
+            thresholds=thresholds,
+            baseline_metrics=baseline_scores.corpus if baseline_scores else None,
+            min_improvement=min_improvement,
+            primary_metric=self.primary_metric,
+        )
+        report = build_report(
+            examples=examples,
+            predictions=predictions,
+            scores=scores,
+            gate=gate,
+            model=target.as_dict(),
+            eval_dataset_uri=self.eval_dataset_uri,
+            primary_metric=self.primary_metric,
+            baseline=baseline.as_dict() if baseline else None,
+            baseline_predictions=baseline_predictions,
+            baseline_scores=baseline_scores,
+            settings={
+                "thresholds": thresholds,
+                "min_improvement": min_improvement,
+                "max_examples": self.max_examples,
+                "generation_config": {**DETERMINISTIC_CONFIG, **self.generation_config},
+                "max_concurrency": self.max_concurrency,
+            },
+            worst_count=self.worst_examples,
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            duration_seconds=round(time.monotonic() - started, 3),
+        )
+        html_uri = self._write_report(hook, storage, report, context)
+
+        result = {
+            "metrics": report["metrics"],
+            "baseline_metrics": report["baseline_metrics"],
+            "delta": report["delta"],
+            "passed": gate.passed,
+            "examples": len(examples),
+            "report_uri": html_uri,
+        }
+        self.log.info("Evaluation of %s on %d examples:\n%s", target.requested, len(examples), gate.table())
+        if gate.passed:
+            return result
+        context["ti"].xcom_push(key=EVALUATION_RESULT_XCOM_KEY, value=result)
+        message = (
+            f"{target.requested} did not pass the evaluation gate:\n  - "
+            + "\n  - ".join(gate.failures)
+            + f"\n{gate.table()}\nReport: {html_uri}"
+        )
+        if self.soft_fail:
+            raise AirflowSkipException(message)
+        raise AirflowFailException(message)
+
+    def _write_report(self, hook: GeminiTuningHook, storage: Any, report: dict[str, Any], context: Context) -> str:
+        """Upload report.json and report.html, then point the extra link at the HTML page."""
+        prefix = report_prefix(self.eval_dataset_uri, self.report_uri, self._run_label(context))
+        json_uri, html_uri = f"{prefix}/{REPORT_JSON}", f"{prefix}/{REPORT_HTML}"
+        retry = hook.api_core_retry
+        body = json.dumps(report, indent=1, ensure_ascii=False)
+        upload_text(storage, json_uri, body, content_type="application/json; charset=utf-8", retry=retry)
+        upload_text(storage, html_uri, render_html(report), content_type="text/html; charset=utf-8", retry=retry)
+        self.log.info("Evaluation report: %s (data: %s)", html_uri, json_uri)
+        context["ti"].xcom_push(key=EvaluationReportLink.key, value=storage_object_console_url(html_uri))
+        return html_uri
+
+
+def _mapping(value: Any, field: str) -> Mapping[str, Any]:
+    """A templated mapping: rendered natively it is already a dict; rendered as text it is a literal."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise ValueError(f"{field} must be a mapping such as {{'rouge_l': 0.6}}, got {value!r}") from None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{field} must be a mapping such as {{'rouge_l': 0.6}}, got {value!r}")
+    return value
+
+
+def _optional_float(value: Any, field: str) -> float | None:
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "none", "null")):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field} must be a number or None, got {value!r}") from None
+
+
+class PromoteTunedModelOperator(BaseOperator):
+    """Give a Model Registry version alias (default ``champion``) to a tuned model version.
+
+    :param model_name: ``projects/P/locations/L/models/ID@VERSION`` (or ``models/ID@VERSION`` in the
+        connection's project); the version may also be named by another alias.
+    :param alias: the alias to move; Vertex removes it from the version that held it.
+    :param gcp_conn_id: a ``gemini_tuning`` connection.
+
+    Idempotent: when the alias already names this version nothing is written. Returns ``{"model", "alias",
+    "version", "previous_version", "previous_model", "changed"}``; promoting ``previous_model`` again rolls
+    back. A model or version that does not exist fails the task without retries.
+    """
+
+    template_fields: Sequence[str] = ("model_name", "alias", "gcp_conn_id")
+    ui_color = "#e6f4ea"
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        alias: str = "champion",
+        gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if "{{" not in alias:
+            validate_alias(alias)
+        self.model_name = model_name
+        self.alias = alias
+        self.gcp_conn_id = gcp_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_tuning.evaluation.registry import PromotionError
+
+        hook = GeminiTuningHook(self.gcp_conn_id)
+        name = qualify(self.model_name, hook.project, hook.location)
+        try:
+            promotion = promote(hook.get_model_service_client(), name, self.alias, retry=hook.api_core_retry)
+        except PromotionError as err:
+            raise AirflowFailException(str(err)) from None
+        if promotion.changed:
+            self.log.info(
+                "Moved alias %r to %s (previously %s)",
+                promotion.alias,
+                promotion.model,
+                promotion.previous_model or "unset",
+            )
+        else:
+            self.log.info("Alias %r already names %s; nothing to change", promotion.alias, promotion.model)
+        return promotion.as_dict()
