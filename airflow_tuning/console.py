@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from airflow_tuning.resource_names import parse_tuning_job_name
+from airflow_tuning.resource_names import parse_gs_uri, parse_tuning_job_name
 
 CONSOLE = "https://console.cloud.google.com"
 
@@ -16,3 +16,9 @@ def tuning_job_console_url(tuning_job_name: str) -> str:
         f"{CONSOLE}/vertex-ai/generative/language/locations/{quote(job.location)}"
         f"/tuning/tuningJob/{quote(job.id)}?project={quote(job.project)}"
     )
+
+
+def storage_object_console_url(uri: str) -> str:
+    """Console page of one Cloud Storage object (preview, download, metadata)."""
+    bucket, name = parse_gs_uri(uri)
+    return f"{CONSOLE}/storage/browser/_details/{quote(bucket, safe='')}/{quote(name, safe='/')}"

@@ -25,7 +25,7 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Gemini Tuning",
-                "python-modules": ["airflow_tuning.operators.tuning"],
+                "python-modules": ["airflow_tuning.operators.tuning", "airflow_tuning.operators.evaluation"],
             }
         ],
         "sensors": [{"integration-name": "Gemini Tuning", "python-modules": ["airflow_tuning.sensors.tuning"]}],
@@ -35,7 +35,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_tuning.triggers.tuning", "airflow_tuning.triggers.gcs_objects"],
             }
         ],
-        "extra-links": ["airflow_tuning.links.TuningJobLink"],
+        "extra-links": ["airflow_tuning.links.TuningJobLink", "airflow_tuning.links.EvaluationReportLink"],
         "connection-types": [
             {
                 "connection-type": "gemini_tuning",

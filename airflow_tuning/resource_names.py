@@ -74,3 +74,14 @@ def is_model_name(value: str) -> bool:
 
 def is_endpoint_name(value: str) -> bool:
     return isinstance(value, str) and bool(ENDPOINT_RE.match(value.strip()))
+
+
+GS_URI_RE = re.compile(r"^gs://(?P<bucket>[^/\s]+)/(?P<object>[^\s].*)$")
+
+
+def parse_gs_uri(uri: str, *, what: str = "URI") -> tuple[str, str]:
+    """``gs://bucket/path/obj`` -> ``("bucket", "path/obj")``; anything else is a clear error."""
+    match = GS_URI_RE.match(uri.strip()) if isinstance(uri, str) else None
+    if not match:
+        raise ValueError(f"{what} {uri!r} is not a Cloud Storage object URI; expected gs://bucket/path")
+    return match["bucket"], match["object"]

@@ -19,7 +19,6 @@ from airflow_tuning.evaluation.metrics import (
     score,
     token_f1,
 )
-from airflow_tuning.evaluation.storage import storage_object_console_url
 
 __all__ = [
     "BUILTIN_METRICS",
@@ -36,6 +35,5 @@ __all__ = [
     "parse_eval_lines",
     "resolve_metrics",
     "score",
-    "storage_object_console_url",
     "token_f1",
 ]

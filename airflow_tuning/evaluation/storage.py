@@ -8,30 +8,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from airflow_tuning.evaluation.dataset import EvalDataError, EvalExample, parse_eval_lines
+from airflow_tuning.resource_names import parse_gs_uri
 
-CONSOLE = "https://console.cloud.google.com"
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
-_GS_RE = re.compile(r"^gs://(?P<bucket>[^/\s]+)/(?P<object>[^\s].*)$")
 _GS_PREFIX_RE = re.compile(r"^gs://(?P<bucket>[^/\s]+)(?:/(?P<path>\S*))?$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def parse_gs_uri(uri: str, *, what: str = "URI") -> tuple[str, str]:
-    """``gs://bucket/path/obj`` -> ``("bucket", "path/obj")``; anything else is a clear error."""
-    match = _GS_RE.match(uri.strip()) if isinstance(uri, str) else None
-    if not match:
-        raise ValueError(f"{what} {uri!r} is not a Cloud Storage object URI; expected gs://bucket/path")
-    return match["bucket"], match["object"]
-
-
-def storage_object_console_url(uri: str) -> str:
-    """Console page of one Cloud Storage object (preview, download, metadata)."""
-    bucket, name = parse_gs_uri(uri)
-    return f"{CONSOLE}/storage/browser/_details/{quote(bucket, safe='')}/{quote(name, safe='/')}"
 
 
 def safe_segment(value: str) -> str:

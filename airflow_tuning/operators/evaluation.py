@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from airflow_tuning.console import storage_object_console_url
 from airflow_tuning.evaluation.gate import evaluate_gate, normalize_thresholds
 from airflow_tuning.evaluation.generation import (
     DEFAULT_MAX_CONCURRENCY,
@@ -38,12 +39,11 @@ from airflow_tuning.evaluation.storage import (
     read_eval_dataset,
     report_prefix,
     safe_segment,
-    storage_object_console_url,
     upload_text,
 )
 from airflow_tuning.evaluation.targets import Target, qualify, resolve_target
-from airflow_tuning.evaluation_links import EvaluationReportLink
 from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.links import EvaluationReportLink
 from airflow_tuning.resource_names import is_model_name
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ class EvaluateTunedModelOperator(BaseOperator):
         upload_text(storage, json_uri, body, content_type="application/json; charset=utf-8", retry=retry)
         upload_text(storage, html_uri, render_html(report), content_type="text/html; charset=utf-8", retry=retry)
         self.log.info("Evaluation report: %s (data: %s)", html_uri, json_uri)
-        context["ti"].xcom_push(key=EvaluationReportLink.key, value=storage_object_console_url(html_uri))
+        context["ti"].xcom_push(key=EvaluationReportLink.xcom_key, value=storage_object_console_url(html_uri))
         return html_uri
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_tuning.evaluation.registry import PromotionError
-from airflow_tuning.evaluation_links import EvaluationReportLink
+from airflow_tuning.links import EvaluationReportLink
 from airflow_tuning.operators.evaluation import (
     EvaluateTunedModelOperator,
     PromoteTunedModelOperator,
