@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_tuning dags tests benchmarks
+	$(BIN)/ruff check airflow_tuning dags tests benchmarks demo
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
@@ -23,7 +23,7 @@ unit: $(STAMP)
 test: lint unit
 
 demo: $(STAMP)
-	$(BIN)/python -m airflow_tuning_demo
+	$(BIN)/python demo/run_demo.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all

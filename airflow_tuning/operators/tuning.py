@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 _REQUEST_CHANGED = "REQUEST_CHANGED"
+_ONE_TARGET = "CancelTuningJobOperator needs exactly one of tuning_job_name and labels"
 
 
 class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOperator):
@@ -331,8 +332,9 @@ class CancelTuningJobOperator(TuningJobWaitingMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (tuning_job_name is None) == (labels is None):
-            raise ValueError("CancelTuningJobOperator needs exactly one of tuning_job_name and labels")
+        templated = any(isinstance(v, str) and "{{" in v for v in (tuning_job_name, labels))
+        if not templated and (tuning_job_name is None) == (labels is None):
+            raise ValueError(_ONE_TARGET)
         self.tuning_job_name = tuning_job_name
         self.labels = labels
         self._init_waiting(
@@ -342,6 +344,11 @@ class CancelTuningJobOperator(TuningJobWaitingMixin, BaseOperator):
         )  # fmt: skip
 
     def execute(self, context: Context) -> Any:
+        # Rendered from a form, "no value" arrives as None, "" or {}: all mean "not given".
+        self.tuning_job_name = (self.tuning_job_name or "").strip() or None
+        self.labels = self.labels or None
+        if (self.tuning_job_name is None) == (self.labels is None):
+            raise AirflowFailException(_ONE_TARGET)
         client = self.hook.get_genai_client()
         if self.tuning_job_name is not None:
             try:
