@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -34,7 +35,7 @@ class GeminiTuningHook(BaseHook):
 
     # One async client per (connection, event loop) in a process, shared by every trigger of that
     # connection: a triggerer running 1,000 waits holds one HTTP pool, not 1,000.
-    _async_clients: ClassVar[dict[tuple[str, int], Any]] = {}
+    _async_clients: ClassVar[dict[tuple[str, int], tuple[Any, Any]]] = {}
     _async_lock = threading.Lock()
 
     def __init__(self, gcp_conn_id: str = default_conn_name, **kwargs: Any) -> None:
@@ -133,23 +134,69 @@ class GeminiTuningHook(BaseHook):
     @classmethod
     async def aget_async_genai_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
         """A google-genai async client for triggers, shared per connection and event loop."""
-        key = (gcp_conn_id, id(asyncio.get_running_loop()))
-        client = cls._async_clients.get(key)
-        if client is not None:
-            return client
+        return await cls._shared_async_client(gcp_conn_id, "genai", lambda s: build_genai_client(s).aio)
+
+    @classmethod
+    async def _shared_async_client(cls, gcp_conn_id: str, kind: str, build: Any) -> Any:
+        """One client per (connection, kind, event loop), the loop itself checked through a weak reference:
+        a loop id can be reused by a later loop, and an HTTP pool must not outlive its loop."""
+        loop = asyncio.get_running_loop()
+        key = (f"{gcp_conn_id}#{kind}", id(loop))
+        entry = cls._async_clients.get(key)
+        if entry is not None and entry[0]() is loop:
+            return entry[1]
         settings = await cls.aget_settings(gcp_conn_id)
         with cls._async_lock:
-            client = cls._async_clients.get(key)
-            if client is None:
-                client = build_genai_client(settings).aio
-                cls._async_clients[key] = client
-        return client
+            entry = cls._async_clients.get(key)
+            if entry is None or entry[0]() is not loop:
+                entry = (weakref.ref(loop), build(settings))
+                cls._async_clients[key] = entry
+        return entry[1]
 
     @classmethod
     def forget_async_clients(cls) -> None:
         """Drop cached async clients (tests, or after a connection's settings changed)."""
         with cls._async_lock:
             cls._async_clients.clear()
+
+    # -- Gemini Developer API (backend="gemini_api") ----------------------------------------------------
+    @cached_property
+    def gemini_api_client(self) -> Any:
+        from airflow_tuning.hooks.gemini_api import build_gemini_api_client
+
+        return build_gemini_api_client(self.settings)
+
+    def get_gemini_api_client(self) -> Any:
+        """The Developer-API REST client (tuned models, their operations, delete), keyed by ``gemini_api_key``."""
+        return self.gemini_api_client
+
+    @cached_property
+    def gemini_api_genai_client(self) -> Any:
+        from airflow_tuning.hooks.gemini_api import build_gemini_api_genai_client
+
+        return build_gemini_api_genai_client(self.settings)
+
+    def get_gemini_api_genai_client(self) -> Any:
+        """google-genai on the Developer API: ``models.generate_content(model="tunedModels/...")``."""
+        return self.gemini_api_genai_client
+
+    @classmethod
+    async def aget_gemini_api_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
+        """The async Developer-API client for triggers, shared per connection and event loop."""
+        from airflow_tuning.hooks.gemini_api import build_async_gemini_api_client
+
+        return await cls._shared_async_client(gcp_conn_id, "gemini_api", build_async_gemini_api_client)
+
+    def get_tunings_client(self, backend: str = "vertex") -> Any:
+        """The client whose ``tunings.get`` / ``tunings.cancel`` serve ``backend`` (``vertex`` or ``gemini_api``)."""
+        return self.get_gemini_api_client() if backend == "gemini_api" else self.get_genai_client()
+
+    @classmethod
+    async def aget_tunings_client(cls, gcp_conn_id: str = default_conn_name, backend: str = "vertex") -> Any:
+        """``get_tunings_client`` for triggers: the shared async client of ``backend``."""
+        if backend == "gemini_api":
+            return await cls.aget_gemini_api_client(gcp_conn_id)
+        return await cls.aget_async_genai_client(gcp_conn_id)
 
     # -- UI -------------------------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:

@@ -42,6 +42,7 @@ from airflow_tuning.evaluation.storage import (
     upload_text,
 )
 from airflow_tuning.evaluation.targets import Target, qualify, resolve_target
+from airflow_tuning.gemini_api_jobs import GEMINI_API, VERTEX, check_backend, serving_name
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
 from airflow_tuning.resource_names import is_model_name
@@ -82,6 +83,9 @@ class EvaluateTunedModelOperator(BaseOperator):
     :param soft_fail: when the gate fails, skip the task instead of failing it, so a DAG can branch.
     :param progress_interval: seconds between progress log lines.
     :param gcp_conn_id: a ``gemini_tuning`` connection.
+    :param backend: ``vertex`` (default) or ``gemini_api``: ``model`` and ``baseline`` are then Gemini
+        Developer API models (``tunedModels/{id}``, the run's operation, or ``models/gemini-...``), called
+        with the connection's ``gemini_api_key``; the data and the report stay in Cloud Storage.
 
     Returns (XCom ``return_value``) ``{"metrics", "baseline_metrics", "delta", "passed", "examples",
     "report_uri"}``, ``report_uri`` being the HTML report (``report.json`` sits next to it). A failing
@@ -120,9 +124,11 @@ class EvaluateTunedModelOperator(BaseOperator):
         soft_fail: bool = False,
         progress_interval: float = 5.0,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        backend: str = VERTEX,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.backend = check_backend(backend)
         self.metric_specs = resolve_metrics(metrics)
         names = [m.name for m in self.metric_specs]
         self.primary_metric = primary_metric or (
@@ -152,6 +158,9 @@ class EvaluateTunedModelOperator(BaseOperator):
 
     # -- steps ------------------------------------------------------------------------------------------
     def _resolve(self, hook: GeminiTuningHook, value: str) -> Target:
+        if self.backend == GEMINI_API:
+            serving, kind = serving_name(value)
+            return Target(value, serving, kind)
         needs_registry = is_model_name(qualify(value, hook.project, hook.location))
         return resolve_target(
             value,
@@ -162,7 +171,10 @@ class EvaluateTunedModelOperator(BaseOperator):
         )
 
     async def _generate(self, hook: GeminiTuningHook, requests: list[GenerationRequest]) -> list[str]:
-        aio = hook.get_async_genai_client()
+        if self.backend == GEMINI_API:
+            aio = hook.get_gemini_api_genai_client().aio
+        else:
+            aio = hook.get_async_genai_client()
         try:
             return await generate_all(
                 aio,

@@ -8,6 +8,9 @@ deferrable and the synchronous path: the deferral happens inside the mixin's ``p
 
 No killed task leaves a job running: ``on_kill`` cancels on the worker, ``TuningJobTrigger.on_kill`` while
 deferred, and a deferred wait that reaches ``timeout`` cancels before failing.
+
+``backend="gemini_api"`` runs the same lifecycle on the Gemini Developer API (see
+``airflow_tuning.operators.gemini_api``): in-line examples, retry identity in the tuned model's id.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, ResumableJobMixin
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
+from airflow_tuning.gemini_api_jobs import GEMINI_API, VERTEX, check_backend
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.job_states import SUCCEEDED, is_ended, short_state, state_name
 from airflow_tuning.job_summary import error_message, judge, summarize
@@ -32,6 +36,7 @@ from airflow_tuning.job_watch import (
     start_tuning_job,
 )
 from airflow_tuning.links import TuningJobLink
+from airflow_tuning.operators.gemini_api import GeminiApiSubmission, persist_job
 from airflow_tuning.operators.waiting import TuningJobWaitingMixin
 from airflow_tuning.polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -81,12 +86,21 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
     :param soft_fail: skip instead of failing when the job ends CANCELLED or EXPIRED.
     :param durable: keep the job name in ``task_state_store`` for retries (``ResumableJobMixin``).
     :param gcp_conn_id: ``gemini_tuning`` connection.
+    :param backend: ``vertex`` (default) or ``gemini_api``: tune on the Gemini Developer API with the
+        connection's ``gemini_api_key``. The summary's ``tuning_job`` is then the run's operation and
+        ``tuned_model``/``endpoint`` the ``tunedModels/{id}`` to call; Vertex-only arguments are refused.
+    :param training_examples: ``gemini_api``: the in-line examples, as a list of ``{"text_input", "output"}``
+        pairs (or ``[input, output]``, or single-turn Vertex examples), a JSONL file (local or ``gs://``),
+        or ``UploadDatasetOperator``'s result; default ``training_dataset_uri``. Checked before any call:
+        input <= 40,000 characters, output <= 5,000, single-turn text pairs only.
+    :param batch_size: ``gemini_api`` hyperparameter.
+    :param learning_rate: ``gemini_api`` hyperparameter (or ``learning_rate_multiplier``, not both).
     """
 
     template_fields: Sequence[str] = (
         "base_model", "pre_tuned_model", "checkpoint_id", "training_dataset_uri", "validation_dataset_uri",
         "tuned_model_display_name", "description", "labels", "epoch_count", "learning_rate_multiplier",
-        "adapter_size", "export_last_checkpoint_only",
+        "adapter_size", "export_last_checkpoint_only", "training_examples", "batch_size", "learning_rate",
     )  # fmt: skip
     template_fields_renderers = {"labels": "json"}
     operator_extra_links = (TuningJobLink(),)
@@ -96,7 +110,7 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
     def __init__(
         self,
         *,
-        training_dataset_uri: str,
+        training_dataset_uri: str | None = None,
         base_model: str | None = None,
         validation_dataset_uri: str | None = None,
         epoch_count: int | str | None = None,
@@ -120,9 +134,19 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
         cancel_on_kill: bool = True,
         soft_fail: bool = False,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        backend: str = VERTEX,
+        training_examples: Any = None,
+        batch_size: int | str | None = None,
+        learning_rate: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.backend = check_backend(backend)
+        if backend == VERTEX and training_dataset_uri is None:
+            raise TypeError(f"{type(self).__name__} needs training_dataset_uri (a gs:// JSONL file)")
+        if backend == VERTEX and any(v is not None for v in (training_examples, batch_size, learning_rate)):
+            raise ValueError("training_examples, batch_size and learning_rate need backend='gemini_api'")
+        self.training_examples, self.batch_size, self.learning_rate = training_examples, batch_size, learning_rate
         self.base_model, self.pre_tuned_model, self.checkpoint_id = base_model, pre_tuned_model, checkpoint_id
         self.training_dataset_uri, self.validation_dataset_uri = training_dataset_uri, validation_dataset_uri
         self.epoch_count, self.learning_rate_multiplier = epoch_count, learning_rate_multiplier
@@ -142,6 +166,9 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
 
     # -- execute -----------------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
+        if self.backend == GEMINI_API:
+            self._submission = GeminiApiSubmission.prepare(self, context, self.hook)
+            return self.execute_resumable(context)
         try:
             request = TuningRequest.build(**{name: getattr(self, name) for name in REQUEST_ARGUMENTS})
         except ValueError as err:  # a bad request does not get better on retry
@@ -160,6 +187,10 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
     # -- ResumableJobMixin ---------------------------------------------------------------------------------
     def submit_job(self, context: Context) -> str:
         """Reattach to this task instance's job for the same request if one is usable, else submit."""
+        if self.backend == GEMINI_API:
+            job = self._submission.submit(self.hook.get_gemini_api_client(), self.log)
+            self._attach(context, job)
+            return job.name
         client = self.hook.get_genai_client()
         job, decision = find_reattachable(client, self._identity)
         self.log.info("Retry identity %s: %s", self._identity.key, decision.reason)
@@ -176,8 +207,12 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
         return job.name
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
-        job = self.hook.get_genai_client().tunings.get(name=str(external_id))
-        if (job.labels or {}).get(REQUEST_LABEL) != self._identity.fingerprint:
+        job = self._tunings_client().tunings.get(name=str(external_id))
+        if self.backend == GEMINI_API:
+            same_request = self._submission.owns(job)
+        else:
+            same_request = (job.labels or {}).get(REQUEST_LABEL) == self._identity.fingerprint
+        if not same_request:
             self.log.warning(
                 "Stored tuning job %s was submitted for a different request; not reusing it", job.name
             )
@@ -220,7 +255,7 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
 
     def _current_job(self, name: str, context: Context) -> Any:
         job = self._job if self._job is not None and self._job.name == name else None
-        job = job or self.hook.get_genai_client().tunings.get(name=name)
+        job = job or self._tunings_client().tunings.get(name=name)
         self._attach(context, job)
         return job
 
@@ -229,8 +264,8 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
         if self._job_name == job.name:
             return
         self._job, self._job_name = job, job.name
-        url = TuningJobLink.persist(context, job.name)
-        self.log.info("Tuning job %s is %s; console: %s", job.name, short_state(job.state), url)
+        url = persist_job(context, job.name, self.backend)
+        self.log.info("Tuning job %s is %s; console: %s", job.name, short_state(job.state), url or "none")
 
     def _finish(self, summary: dict[str, Any], error: str | None) -> dict[str, Any]:
         verdict = judge(summary, error, soft_fail=self.soft_fail)
@@ -241,7 +276,7 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
             job = result.jobs[name]
             return self._finish(summarize(job), error_message(job))
         if result.outcome == "timeout" and self.cancel_on_kill:
-            cancel_job(self.hook.get_genai_client(), name, self.log)
+            cancel_job(self._tunings_client(), name, self.log)
         raise AirflowException(result.message)
 
     def _apply(self, action: str, message: str, summary: dict[str, Any]) -> dict[str, Any]:
@@ -262,7 +297,7 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
         if not (self.cancel_on_kill and self._job_name):
             return
         try:
-            cancel_job(self.hook.get_genai_client(), self._job_name, self.log)
+            cancel_job(self._tunings_client(), self._job_name, self.log)
         except Exception as err:
             self.log.error(
                 "Could not cancel tuning job %s on kill: %s: %s", self._job_name, type(err).__name__, err

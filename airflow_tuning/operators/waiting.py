@@ -1,7 +1,8 @@
 """The waiting half of the tuning operators: poll settings, the hook, and where to wait.
 
 Waiting happens either in the triggerer (``TuningJobTrigger``, the default) or on the worker; both use the
-same ``PollPolicy`` so backoff, jitter and transient-error tolerance are defined once.
+same ``PollPolicy`` so backoff, jitter and transient-error tolerance are defined once, and the same client
+interface (``tunings.get`` / ``tunings.cancel``) whichever backend runs the job.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
+from airflow_tuning.gemini_api_jobs import VERTEX, ProgressLog
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.job_watch import WaitResult, wait_sync
 from airflow_tuning.polling import PollPolicy, deadline_after
@@ -25,6 +27,7 @@ class TuningJobWaitingMixin:
     timeout: float | timedelta | None
     execution_timeout: timedelta | None
     poll_settings: dict[str, Any]
+    backend: str = VERTEX
 
     def _init_waiting(
         self, gcp_conn_id: str, deferrable: bool, wait_for_completion: bool, timeout: Any, **poll: Any
@@ -43,6 +46,10 @@ class TuningJobWaitingMixin:
     def hook(self) -> GeminiTuningHook:
         return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
 
+    def _tunings_client(self) -> Any:
+        """The client whose ``tunings.get`` / ``tunings.cancel`` serve this operator's backend."""
+        return self.hook.get_tunings_client(self.backend)
+
     def _defer_on(self, names: Sequence[str], *, cancel_on_kill: bool) -> None:
         """Wait in the triggerer. Without ``timeout`` the task's ``execution_timeout`` bounds the wait, so
         that the trigger (which cancels) rather than a bare deferral timeout ends it."""
@@ -57,10 +64,12 @@ class TuningJobWaitingMixin:
                 policy=self.policy,
                 timeout=timeout,
                 cancel_on_kill=cancel_on_kill,
+                backend=self.backend,
             )
         )
 
     def _wait_here(self, names: Sequence[str]) -> WaitResult:
         """Wait on the worker; ``execution_timeout`` is left to Airflow, which then calls ``on_kill``."""
         log = self.log  # type: ignore[attr-defined]
-        return wait_sync(self.hook.get_genai_client(), names, self.policy, deadline_after(self.timeout), log)
+        client = ProgressLog(self._tunings_client(), log)
+        return wait_sync(client, names, self.policy, deadline_after(self.timeout), log)

@@ -2,7 +2,8 @@
 
 Deferrable by default (the wait runs in the triggerer); ``deferrable=False`` keeps Airflow's poke and
 reschedule modes, with the provider's own backoff in place of the sensor's fixed ``poke_interval``. The
-sensor does not own the job, so it never cancels it.
+sensor does not own the job, so it never cancels it. ``backend="gemini_api"`` watches a Gemini Developer API
+run (its operation or tuned model) the same way, logging its progress percent.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
+from airflow_tuning.gemini_api_jobs import GEMINI_API, VERTEX, ProgressLog, check_backend, qualify_name
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.job_states import is_ended, state_name
 from airflow_tuning.job_summary import Verdict, error_message, judge, summarize
 from airflow_tuning.job_watch import event_verdict, is_transient, qualify_job_name
 from airflow_tuning.links import TuningJobLink
+from airflow_tuning.operators.gemini_api import persist_job
 from airflow_tuning.polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_MAX_TRANSIENT_ERRORS,
@@ -51,6 +54,9 @@ class TuningJobSensor(BaseSensorOperator):
         ``max_poll_interval``, shortened by up to ``poll_jitter``. Used by all modes.
     :param max_transient_errors: consecutive transient API errors tolerated before failing.
     :param gcp_conn_id: ``gemini_tuning`` connection.
+    :param backend: ``vertex`` (default) or ``gemini_api``; for the latter ``tuning_job_name`` is the run's
+        operation (``tunedModels/{id}/operations/{op}``, as a tuning summary's ``tuning_job``) or its tuned
+        model (``tunedModels/{id}``).
     """
 
     template_fields: Sequence[str] = ("tuning_job_name",)
@@ -68,6 +74,7 @@ class TuningJobSensor(BaseSensorOperator):
         poll_jitter: float = DEFAULT_POLL_JITTER,
         max_transient_errors: int = DEFAULT_MAX_TRANSIENT_ERRORS,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        backend: str = VERTEX,
         **kwargs: Any,
     ) -> None:
         policy = PollPolicy.build(
@@ -78,6 +85,7 @@ class TuningJobSensor(BaseSensorOperator):
         self.tuning_job_name = tuning_job_name
         self.deferrable = deferrable
         self.gcp_conn_id = gcp_conn_id
+        self.backend = check_backend(backend)
         self.poll_settings = policy.to_kwargs()
         self._job_name: str | None = None
         self._tracker = StateTracker()
@@ -91,8 +99,13 @@ class TuningJobSensor(BaseSensorOperator):
     def hook(self) -> GeminiTuningHook:
         return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
 
+    def _client(self) -> Any:
+        return ProgressLog(self.hook.get_tunings_client(self.backend), self.log)
+
     def _resolve_name(self) -> str:
         try:
+            if self.backend == GEMINI_API:
+                return qualify_name(self.tuning_job_name)
             return qualify_job_name(self.tuning_job_name, self.hook.project, self.hook.location)
         except ValueError as err:
             raise AirflowFailException(str(err)) from None
@@ -100,8 +113,8 @@ class TuningJobSensor(BaseSensorOperator):
     def _observe(self, context: Context, job: Any) -> None:
         if self._job_name != job.name:
             self._job_name = job.name
-            url = TuningJobLink.persist(context, job.name)
-            self.log.info("Watching tuning job %s; console: %s", job.name, url)
+            url = persist_job(context, job.name, self.backend)
+            self.log.info("Watching tuning job %s; console: %s", job.name, url or "none")
         line = self._tracker.observe(job.name, state_name(job.state), getattr(job, "create_time", None))
         if line:
             self.log.info(line)
@@ -111,7 +124,7 @@ class TuningJobSensor(BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         name = self._resolve_name()
-        job = self.hook.get_genai_client().tunings.get(name=name)
+        job = self._client().tunings.get(name=name)
         self._observe(context, job)
         if is_ended(job.state):
             summary = summarize(job)
@@ -125,6 +138,7 @@ class TuningJobSensor(BaseSensorOperator):
                 policy=self.policy,
                 timeout=self.timeout,
                 cancel_on_kill=False,
+                backend=self.backend,
             )
         )
 
@@ -145,7 +159,7 @@ class TuningJobSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool | PokeReturnValue:
         name = self._resolve_name()
         try:
-            job = self.hook.get_genai_client().tunings.get(name=name)
+            job = self._client().tunings.get(name=name)
         except Exception as err:
             limit = self.policy.max_transient_errors
             if not is_transient(err) or self._transient_errors >= limit:

@@ -1,7 +1,10 @@
-"""``TuningJobTrigger``: waits on Vertex AI tuning jobs in the triggerer, so no worker slot is held.
+"""``TuningJobTrigger``: waits on tuning jobs in the triggerer, so no worker slot is held.
 
-The trigger never creates a job (a triggerer restart re-runs ``run()``; creating there could submit twice),
-and its kwargs hold only job names, the connection id, poll settings and a deadline: never a credential.
+Vertex AI tuning jobs by default; with ``backend="gemini_api"`` Gemini Developer API runs (their operation
+or tuned model), whose completed percentage is logged as it grows. The trigger never creates a job (a
+triggerer restart re-runs ``run()``; creating there could submit twice), and its kwargs hold only job names,
+the connection id, poll settings, a deadline and the backend: never a credential (the API key is read from
+the connection in the triggerer).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_tuning.gemini_api_jobs import VERTEX, ProgressLog, check_backend
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.job_states import is_ended
 from airflow_tuning.job_watch import WaitResult, acancel_job, wait_async
@@ -35,20 +39,22 @@ class TuningJobTrigger(BaseTrigger):
 
     Polls back off from ``poll_interval`` to ``max_poll_interval`` with jitter; up to
     ``max_transient_errors`` consecutive transient API errors (5xx, 429, network) are ridden out.
-    Each state change is logged with the job's elapsed time.
+    Each state change is logged with the job's elapsed time, and a Developer-API run's progress percent.
 
     Event payload: ``{"status": "success"|"failed"|"cancelled"|"timeout"|"error", "summary": {...},
     "summaries": [...], "errors": {job: Vertex error message}, "message": str}``. With several jobs the
     worst outcome wins (failed, then cancelled); EXPIRED reports as ``cancelled`` (the summary keeps the
     exact state).
 
-    :param tuning_job_names: full resource names of the jobs to wait on.
+    :param tuning_job_names: full resource names of the jobs to wait on (for ``gemini_api``: operation names
+        ``tunedModels/{id}/operations/{op}``, or tuned model names).
     :param gcp_conn_id: the ``gemini_tuning`` connection (resolved in the triggerer, never serialised).
     :param deadline: absolute epoch seconds; when it passes, jobs are cancelled if ``cancel_on_kill`` and a
         ``timeout`` event is yielded. Absolute so that a restarted triggerer keeps the original deadline.
     :param cancel_on_kill: cancel the jobs when a user kills the deferred task (mark failed / success,
         clear) and when the deadline passes. ``cleanup()`` never cancels: it also runs on triggerer
         restarts, when the job must keep running.
+    :param backend: ``vertex`` (default) or ``gemini_api``.
     """
 
     def __init__(
@@ -62,6 +68,7 @@ class TuningJobTrigger(BaseTrigger):
         max_transient_errors: int = DEFAULT_MAX_TRANSIENT_ERRORS,
         deadline: float | None = None,
         cancel_on_kill: bool = True,
+        backend: str = VERTEX,
     ) -> None:
         super().__init__()
         names = [tuning_job_names] if isinstance(tuning_job_names, str) else list(tuning_job_names)
@@ -78,6 +85,7 @@ class TuningJobTrigger(BaseTrigger):
         )
         self.deadline = None if deadline is None else float(deadline)
         self.cancel_on_kill = bool(cancel_on_kill)
+        self.backend = check_backend(backend)
 
     @classmethod
     def deferral(
@@ -88,6 +96,7 @@ class TuningJobTrigger(BaseTrigger):
         policy: PollPolicy,
         timeout: float | timedelta | None,
         cancel_on_kill: bool,
+        backend: str = VERTEX,
     ) -> dict[str, Any]:
         """Arguments for ``BaseOperator.defer``: this trigger, plus Airflow's own timeout as a backstop.
 
@@ -103,6 +112,7 @@ class TuningJobTrigger(BaseTrigger):
             gcp_conn_id=gcp_conn_id,
             deadline=deadline,
             cancel_on_kill=cancel_on_kill,
+            backend=backend,
             **policy.to_kwargs(),
         )
         return {"trigger": trigger, "method_name": "execute_complete", "timeout": backstop}
@@ -116,17 +126,18 @@ class TuningJobTrigger(BaseTrigger):
                 **self.policy.to_kwargs(),
                 "deadline": self.deadline,
                 "cancel_on_kill": self.cancel_on_kill,
+                **({"backend": self.backend} if self.backend != VERTEX else {}),
             },
         )
 
     async def _client(self) -> Any:
-        return await GeminiTuningHook.aget_async_genai_client(self.gcp_conn_id)
+        return await GeminiTuningHook.aget_tunings_client(self.gcp_conn_id, self.backend)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         names = self.tuning_job_names
         self.log.info("Waiting on tuning job(s) %s (poll policy %s)", ", ".join(names), self.policy)
         try:
-            client = await self._client()
+            client = ProgressLog(await self._client(), self.log)
             result = await wait_async(client, names, self.policy, self.deadline, self.log)
         except asyncio.CancelledError:
             raise
