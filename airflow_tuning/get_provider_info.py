@@ -21,11 +21,21 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["gcp"],
             }
         ],
-        "hooks": [{"integration-name": "Gemini Tuning", "python-modules": ["airflow_tuning.hooks.tuning"]}],
+        "hooks": [
+            {
+                "integration-name": "Gemini Tuning",
+                "python-modules": ["airflow_tuning.hooks.tuning", "airflow_tuning.hooks.gemini_api"],
+            }
+        ],
         "operators": [
             {
                 "integration-name": "Gemini Tuning",
-                "python-modules": ["airflow_tuning.operators.tuning", "airflow_tuning.operators.evaluation"],
+                "python-modules": [
+                    "airflow_tuning.operators.dataset",
+                    "airflow_tuning.operators.tuning",
+                    "airflow_tuning.operators.evaluation",
+                    "airflow_tuning.operators.gemini_api",
+                ],
             }
         ],
         "sensors": [{"integration-name": "Gemini Tuning", "python-modules": ["airflow_tuning.sensors.tuning"]}],
@@ -51,6 +61,7 @@ def get_provider_info() -> dict[str, Any]:
                         "impersonation_chain": "sa1@p.iam.gserviceaccount.com,sa2@p.iam.gserviceaccount.com",
                         "api_endpoint": "http://127.0.0.1:8765 (emulator) or a private endpoint",
                         "storage_endpoint": "http://127.0.0.1:9023 (emulator)",
+                        "gemini_api_endpoint": "http://127.0.0.1:8765 (emulator)",
                     },
                 },
                 "conn-fields": {
@@ -77,6 +88,12 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Override the Cloud Storage endpoint (emulator).",
                     },
                     "gemini_api_key": {"label": "Gemini API key", "schema": _SECRET},
+                    "gemini_api_endpoint": {
+                        "label": "Gemini API endpoint",
+                        "schema": _STRING,
+                        "description": "Override the Gemini Developer API endpoint (emulator); default "
+                        "api_endpoint, else https://generativelanguage.googleapis.com",
+                    },
                 },
             }
         ],

@@ -1,0 +1,225 @@
+"""Readers for the accepted input formats: Vertex Gemini JSONL, input/output pairs JSONL, and CSV.
+
+Everything is read as bytes, one physical line at a time, from any object with ``read(n)`` (a local file,
+a Cloud Storage ``BlobReader``), so memory stays flat whatever the file size. A UTF-8 byte-order mark and
+CRLF line ends are accepted; blank lines are skipped; a line that is not UTF-8 or not JSON is reported as
+that line and the rest of the file is still read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import msgspec
+
+from airflow_tuning.dataset.report import SourceError
+from airflow_tuning.dataset.validation import PAIR_INPUT_KEYS, InvalidExample
+
+FORMATS = ("auto", "vertex", "pairs", "csv")
+BOM = b"\xef\xbb\xbf"
+BLOCK_SIZE = 1 << 20
+MAX_LINE_BYTES = 64 << 20
+OVERSIZED = object()  # stands in for a line longer than MAX_LINE_BYTES, which is never held in memory
+_decode = msgspec.json.decode
+_DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a name for messages, how to open it (bytes), and its format.
+
+    ``items`` holds in-line examples instead (dicts or JSON strings), e.g. a list pulled from XCom.
+    """
+
+    name: str
+    format: str = "auto"
+    open: Callable[[], BinaryIO] | None = None
+    items: Sequence[Any] | None = None
+    display: str | None = None  # how problems name it; "" renders as "line N" (standard input)
+
+    @property
+    def effective_format(self) -> str:
+        """``csv`` for ``auto`` sources named *.csv; JSONL lines are otherwise told apart by their keys."""
+        if self.format == "auto" and self.items is None and self.name.lower().endswith(".csv"):
+            return "csv"
+        return self.format
+
+
+def iter_lines(stream: BinaryIO, block_size: int = BLOCK_SIZE, max_line: int = MAX_LINE_BYTES
+               ) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, bytes)`` for every physical line, line end removed, BOM stripped.
+
+    Blocks are split in C (``bytes.split``); only a line that spans blocks is joined. A line longer than
+    ``max_line`` yields ``OVERSIZED`` and is skipped without being held in memory.
+    """
+    number = 0
+    tail: list[bytes] = []  # pieces of the line that the previous block(s) left unfinished
+    tail_size = 0
+    oversized = False
+    block = stream.read(block_size)
+    if block.startswith(BOM):
+        block = block[len(BOM):]
+    while block:
+        lines = block.split(b"\n")
+        rest = lines.pop()
+        if lines and (tail or oversized):
+            number += 1
+            if oversized:
+                oversized = False
+                yield number, OVERSIZED
+            else:
+                tail.append(lines[0])
+                line = b"".join(tail)
+                yield number, line[:-1] if line.endswith(b"\r") else line
+            tail, tail_size = [], 0
+            del lines[0]
+        if b"\r" in block:
+            lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        for line in lines:
+            number += 1
+            yield number, line
+        if rest and not oversized:
+            tail.append(rest)
+            tail_size += len(rest)
+            if tail_size > max_line:
+                oversized, tail, tail_size = True, [], 0
+        block = stream.read(block_size)
+    if oversized:
+        yield number + 1, OVERSIZED
+    elif tail:
+        line = b"".join(tail)
+        yield number + 1, line[:-1] if line.endswith(b"\r") else line
+
+
+def decode_json_line(raw: bytes) -> Any:
+    """Decode one JSON line; raise ``InvalidExample`` with a precise reason (UTF-8, syntax, NaN, depth)."""
+    try:
+        return _decode(raw)
+    except _DECODE_ERRORS as err:
+        raise InvalidExample(explain_bad_json(raw, err)) from None
+
+
+class _Constant(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Constant(name)
+
+
+def explain_bad_json(raw: bytes, err: BaseException) -> str:
+    """Why a line failed the fast decoder, in the words of the standard library's decoder when it has some."""
+    if isinstance(err, RecursionError):
+        return "JSON is nested too deeply"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not valid UTF-8: byte 0x{raw[bad.start]:02x} at byte {bad.start + 1}"
+    try:
+        json.loads(text, parse_constant=_reject_constant)
+    except _Constant as constant:
+        return f"{constant} is not valid JSON (NaN and Infinity are not allowed)"
+    except RecursionError:
+        return "JSON is nested too deeply"
+    except json.JSONDecodeError as bad:
+        return f"not valid JSON: {bad.msg} at column {bad.colno}"
+    detail = str(err).replace("JSON is malformed: ", "")
+    if "out of range" in detail:
+        return "a number is out of range (too large for a 64-bit float)"
+    return f"not valid JSON: {detail}"
+
+
+def iter_items(items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+    """In-line examples as JSON bytes, numbered from 1 (NaN and Infinity rejected like in files)."""
+    for number, item in enumerate(items, start=1):
+        if isinstance(item, (bytes, str)):
+            yield number, item.encode("utf-8", "surrogatepass") if isinstance(item, str) else item
+            continue
+        try:
+            raw = json.dumps(item, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass")
+        except (TypeError, ValueError) as err:
+            yield number, InvalidExample(f"cannot be written as JSON: {err}")
+            continue
+        yield number, raw
+
+
+@dataclass(frozen=True)
+class CsvColumns:
+    """Which CSV columns hold the prompt and the response (``None``: ``input``, else ``text_input``)."""
+
+    input: str | None = None
+    output: str = "output"
+
+
+def iter_csv(source: Source, stream: BinaryIO, columns: CsvColumns) -> Iterator[tuple[int, Any]]:
+    """Yield ``(start line, (prompt, response, input name, output name) or InvalidExample or None)``.
+
+    The line number is the physical line where the record starts (the header is line 1), so a quoted field
+    with newlines does not shift the numbers of the records after it. ``None`` stands for a blank line.
+    """
+    _raise_csv_field_limit()
+    state: dict[str, Any] = {"line": 0, "bad": {}}
+
+    def text_lines() -> Iterator[str]:
+        for number, raw in iter_lines(stream):
+            state["line"] = number
+            if raw is OVERSIZED:
+                state["bad"][number] = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+                raw = b""
+            try:
+                yield raw.decode("utf-8") + "\n"
+            except UnicodeDecodeError as bad:
+                state["bad"][number] = f"not valid UTF-8: byte 0x{raw[bad.start]:02x} at byte {bad.start + 1}"
+                yield raw.decode("utf-8", "replace") + "\n"
+
+    reader = csv.reader(text_lines(), strict=True)
+    header: list[str] | None = None
+    input_index = output_index = -1
+    while True:
+        start = state["line"] + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            yield start, InvalidExample(f"malformed CSV: {err}")
+            continue
+        bad = [state["bad"][n] for n in sorted(state["bad"]) if n >= start]
+        state["bad"].clear()
+        blank = not row or (len(row) == 1 and not row[0].strip())
+        if header is None and not blank:
+            header = [name.strip() for name in row]
+            input_index, output_index = _csv_column_indexes(source, header, columns)
+        elif bad:
+            yield start, InvalidExample(bad[0])
+        elif blank or header is None:
+            yield start, None
+        elif len(row) != len(header):
+            yield start, InvalidExample(f"record has {len(row)} field(s); the header has {len(header)}")
+        else:
+            yield start, (row[input_index], row[output_index], header[input_index], header[output_index])
+
+
+def _csv_column_indexes(source: Source, header: list[str], columns: CsvColumns) -> tuple[int, int]:
+    wanted_input = [columns.input] if columns.input else list(PAIR_INPUT_KEYS)
+    input_name = next((name for name in wanted_input if name in header), None)
+    missing = [] if input_name else [" or ".join(repr(name) for name in wanted_input)]
+    if columns.output not in header:
+        missing.append(repr(columns.output))
+    if missing:
+        raise SourceError(
+            f"{source.name}: the CSV header has no column {' and no column '.join(missing)} "
+            f"(columns: {', '.join(header)}); set the input/output column names"
+        )
+    return header.index(input_name), header.index(columns.output)
+
+
+def _raise_csv_field_limit() -> None:
+    """The csv module refuses fields over 128 KiB by default; a long prompt can be larger than that."""
+    if csv.field_size_limit() < MAX_LINE_BYTES:
+        csv.field_size_limit(min(sys.maxsize, MAX_LINE_BYTES))

@@ -1,0 +1,243 @@
+"""Content-addressed publishing of a prepared dataset to Cloud Storage.
+
+Layout under the destination ``gs://bucket/prefix``::
+
+    prefix/<sha256[:16]>/train.jsonl
+    prefix/<sha256[:16]>/validation.jsonl     (when a validation set was selected)
+    prefix/<sha256[:16]>/manifest.json        (written last: its presence means the data is complete)
+
+If the manifest for the hash already exists, nothing is uploaded and the result says ``changed: False``.
+
+No partial or unverified object ever sits at a final name: each file is streamed into a resumable upload
+session at ``prefix/_tmp/<uuid>`` with its CRC32C declared (the service refuses a mismatch), the CRC32C
+and size the service reports are compared with the local ones, and only then is the object rewritten to
+its final name and the temporary object deleted. Generation preconditions are not used (the offline
+storage emulator ignores them); content addressing makes a concurrent duplicate publish harmless.
+
+The client is passed in (``google.cloud.storage.Client``); nothing here imports Airflow.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_tuning.dataset.pipeline import PreparedDataset
+from airflow_tuning.dataset.sources import split_gs_uri
+
+log = logging.getLogger(__name__)
+
+HASH_CHARS = 16
+TMP_DIR = "_tmp"
+UPLOAD_ATTEMPTS = 5
+UPLOAD_TIMEOUT = (30.0, 600.0)  # connect, read (the service checksums the whole object before answering)
+JSONL_TYPE = "application/jsonl"
+
+
+class PublishError(RuntimeError):
+    """An upload could not be completed or verified; no object was published under a final name."""
+
+
+@dataclass(frozen=True)
+class Destination:
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, uri: str) -> Destination:
+        bucket, path = split_gs_uri(uri.strip())
+        return cls(bucket, path.strip("/"))
+
+    def name(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+    def uri(self, name: str) -> str:
+        return f"gs://{self.bucket}/{name}"
+
+
+def publish(client: Any, prepared: PreparedDataset, destination: str, *, retry: Any = None) -> dict[str, Any]:
+    """Upload ``prepared`` under ``destination`` unless that exact dataset is already there.
+
+    Returns the result the operator pushes to XCom (URIs, counts, ``sha256``, ``changed``).
+    """
+    dest = Destination.parse(destination)
+    folder = prepared.sha256[:HASH_CHARS]
+    names = {kind: dest.name(folder, f"{kind}.jsonl") for kind in ("train", "validation")}
+    manifest_name = dest.name(folder, "manifest.json")
+    bucket = client.bucket(dest.bucket)
+    kwargs = {"retry": retry} if retry is not None else {}
+
+    existing = _read_manifest(bucket, manifest_name, kwargs)
+    if existing is not None:
+        if existing.get("sha256") != prepared.sha256:
+            raise PublishError(
+                f"{dest.uri(manifest_name)} belongs to dataset {existing.get('sha256')}, not {prepared.sha256}"
+            )
+        log.info("dataset %s is already published at %s: nothing uploaded", prepared.sha256, dest.uri(folder))
+        has_validation = bool(existing.get("files", {}).get("validation"))
+        return _result(prepared, dest, names, manifest_name, has_validation, changed=False)
+
+    files: dict[str, Any] = {}
+    uploads = [("train", prepared.train.path)]
+    if prepared.validation is not None:
+        uploads.append(("validation", prepared.validation.path))
+    for kind, path in uploads:
+        files[kind] = publish_file(bucket, path, names[kind], dest.name(TMP_DIR), JSONL_TYPE, kwargs)
+        files[kind]["uri"] = dest.uri(names[kind])
+    manifest = {
+        **prepared.manifest(),
+        "files": files,
+        "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    manifest_path = os.path.join(os.path.dirname(prepared.train.path), "manifest.json")
+    with open(manifest_path, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=True, ensure_ascii=False)
+    publish_file(bucket, manifest_path, manifest_name, dest.name(TMP_DIR), "application/json", kwargs)
+    return _result(prepared, dest, names, manifest_name, prepared.validation is not None, changed=True)
+
+
+def _result(prepared: PreparedDataset, dest: Destination, names: dict[str, str], manifest_name: str,
+            has_validation: bool, *, changed: bool) -> dict[str, Any]:
+    return {
+        "training_dataset_uri": dest.uri(names["train"]),
+        "validation_dataset_uri": dest.uri(names["validation"]) if has_validation else None,
+        "manifest_uri": dest.uri(manifest_name),
+        "examples": prepared.train.examples,
+        "validation_examples": prepared.validation.examples if prepared.validation else 0,
+        "invalid": prepared.report.invalid,
+        "duplicates": prepared.report.duplicates,
+        "sha256": prepared.sha256,
+        "changed": changed,
+    }
+
+
+def _read_manifest(bucket: Any, name: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    blob = bucket.get_blob(name, **kwargs)
+    if blob is None:
+        return None
+    try:
+        return json.loads(blob.download_as_bytes(**kwargs))
+    except ValueError as err:
+        raise PublishError(f"gs://{bucket.name}/{name} is not a valid manifest: {err}") from None
+
+
+def file_crc32c(path: str) -> str:
+    """Base64 CRC32C of a file, as Cloud Storage reports it."""
+    import google_crc32c
+
+    checksum = google_crc32c.Checksum()
+    with open(path, "rb") as fh:
+        while block := fh.read(8 << 20):
+            checksum.update(block)
+    return base64.b64encode(checksum.digest()).decode("ascii")
+
+
+def publish_file(bucket: Any, path: str, final_name: str, tmp_prefix: str, content_type: str,
+                 kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Upload ``path`` to ``final_name`` through a verified temporary object; reuse an identical one."""
+    size = os.path.getsize(path)
+    crc32c = file_crc32c(path)
+    current = bucket.get_blob(final_name, **kwargs)
+    if current is not None and current.crc32c == crc32c and current.size == size:
+        log.info("gs://%s/%s already holds these %s bytes: not uploaded again", bucket.name, final_name, f"{size:,}")
+        return {"size": size, "crc32c": crc32c, "generation": current.generation}
+    tmp = bucket.blob(f"{tmp_prefix}/{uuid.uuid4().hex}-{os.path.basename(final_name)}")
+    tmp.crc32c = crc32c  # declared up front: the service refuses an upload whose bytes do not match
+    started = time.monotonic()
+    try:
+        session = tmp.create_resumable_upload_session(content_type=content_type, size=size, checksum=None)
+        stream_upload(session, path, size)
+        tmp.reload(**kwargs)
+        if tmp.crc32c != crc32c or tmp.size != size:
+            raise PublishError(
+                f"gs://{bucket.name}/{tmp.name}: the service stored {tmp.size} bytes with CRC32C {tmp.crc32c}, "
+                f"expected {size} bytes with CRC32C {crc32c}"
+            )
+        final = bucket.blob(final_name)
+        token = None
+        while True:
+            token, _done, _total = final.rewrite(tmp, token=token, **kwargs)
+            if token is None:
+                break
+        if final.crc32c != crc32c:
+            final.delete(**kwargs)
+            raise PublishError(f"gs://{bucket.name}/{final_name}: CRC32C changed during the copy; deleted")
+    finally:
+        _delete_quietly(tmp, kwargs)
+    elapsed = max(time.monotonic() - started, 1e-6)
+    log.info("uploaded gs://%s/%s: %s bytes in %.1f s (%.1f MB/s)", bucket.name, final_name, f"{size:,}",
+             elapsed, size / elapsed / 1e6)
+    return {"size": size, "crc32c": crc32c, "generation": final.generation}
+
+
+def _delete_quietly(blob: Any, kwargs: dict[str, Any]) -> None:
+    from google.api_core.exceptions import NotFound
+
+    try:
+        blob.delete(**kwargs)
+    except NotFound:
+        pass
+    except Exception as err:  # the data is published or the error below matters more; say so and go on
+        log.warning("could not delete temporary object gs://%s/%s: %s", blob.bucket.name, blob.name, err)
+
+
+def stream_upload(session_url: str, path: str, size: int, attempts: int = UPLOAD_ATTEMPTS, *,
+                  resume: bool = False) -> None:
+    """Send a file into a resumable upload session as one streamed PUT, resuming where the service stopped.
+
+    One request keeps memory flat (the library's chunked upload holds a whole chunk, 100 MB by default,
+    in memory); after a dropped connection or a 5xx answer, the session's committed offset is asked for
+    and the rest is sent. ``resume=True`` asks first: for a session an earlier process left half-done.
+    """
+    import requests
+
+    offset = 0
+    last_error = "no attempt made"
+    with requests.Session() as http:
+        for attempt in range(attempts):
+            if attempt or resume:
+                if attempt:
+                    time.sleep(min(2.0**attempt, 30.0))
+                try:
+                    offset = _committed_offset(http, session_url, size)
+                except requests.RequestException as err:
+                    last_error = f"status query failed: {err}"
+                    continue
+                if offset is None:
+                    return
+            remaining = offset < size
+            headers = {"Content-Range": f"bytes {offset}-{size - 1}/{size}" if remaining else f"bytes */{size}"}
+            try:
+                with open(path, "rb") as fh:
+                    fh.seek(offset)
+                    response = http.put(session_url, data=fh if remaining else b"", headers=headers,
+                                        timeout=UPLOAD_TIMEOUT)
+            except requests.RequestException as err:
+                last_error = f"{type(err).__name__}: {err}"
+                log.warning("upload interrupted at attempt %d: %s; resuming", attempt + 1, last_error)
+                continue
+            if response.status_code in (200, 201):
+                return
+            last_error = f"HTTP {response.status_code}: {response.text[:500]}"
+            if response.status_code != 308 and response.status_code < 500 and response.status_code != 429:
+                raise PublishError(f"upload refused: {last_error}")
+            log.warning("upload incomplete at attempt %d (%s); resuming", attempt + 1, last_error)
+    raise PublishError(f"upload failed after {attempts} attempts: {last_error}")
+
+
+def _committed_offset(http: Any, session_url: str, size: int) -> int | None:
+    """Bytes the session holds (resume from there), or None when the upload is already complete."""
+    response = http.put(session_url, headers={"Content-Range": f"bytes */{size}"}, timeout=UPLOAD_TIMEOUT)
+    if response.status_code in (200, 201):
+        return None
+    if response.status_code != 308:
+        raise PublishError(f"upload session status: HTTP {response.status_code}: {response.text[:500]}")
+    received = response.headers.get("Range")  # "bytes=0-N"
+    return int(received.rsplit("-", 1)[1]) + 1 if received else 0

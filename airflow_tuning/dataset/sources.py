@@ -1,0 +1,111 @@
+"""Turn what a user names (paths, globs, directories, ``gs://`` objects, prefixes or globs, in-line lists)
+into ``Source`` objects the pipeline can read.
+
+Directories and ``gs://`` prefixes contribute their ``*.jsonl`` and ``*.csv`` files (so a manifest or a
+README beside the data is not read as data); a file or object named exactly, or matched by a glob, is read
+whatever its extension. A name that matches nothing is an error rather than an empty dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from airflow_tuning.dataset.formats import FORMATS, Source
+from airflow_tuning.dataset.report import SourceError
+
+DATA_SUFFIXES = (".jsonl", ".csv")
+GLOB_CHARS = frozenset("*?[")
+READ_CHUNK = 8 << 20
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    return fmt
+
+
+def local_sources(patterns: Iterable[str], fmt: str = "auto") -> list[Source]:
+    """Files for local paths, directories and globs (``**`` recursive), each pattern's matches sorted."""
+    check_format(fmt)
+    sources: list[Source] = []
+    for pattern in patterns:
+        if pattern == "-":
+            sources.append(Source(name="<stdin>", format=fmt, display="",
+                                  open=lambda: contextlib.nullcontext(sys.stdin.buffer)))
+            continue
+        pattern = os.path.expanduser(pattern)
+        if GLOB_CHARS & set(pattern):
+            paths = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        elif os.path.isdir(pattern):
+            paths = sorted(
+                os.path.join(root, name)
+                for root, _dirs, names in os.walk(pattern)
+                for name in names
+                if name.lower().endswith(DATA_SUFFIXES)
+            )
+        elif os.path.isfile(pattern):
+            paths = [pattern]
+        else:
+            raise SourceError(f"{pattern}: no such file or directory")
+        if not paths:
+            raise SourceError(f"{pattern}: matches no data file")
+        sources.extend(Source(name=path, format=fmt, open=partial(open, path, "rb")) for path in paths)
+    return sources
+
+
+def split_gs_uri(uri: str) -> tuple[str, str]:
+    """``gs://bucket/path`` -> (bucket, path); path may be empty."""
+    if not uri.startswith("gs://"):
+        raise ValueError(f"not a gs:// URI: {uri!r}")
+    bucket, _, path = uri[len("gs://"):].partition("/")
+    if not bucket:
+        raise ValueError(f"gs:// URI without a bucket: {uri!r}")
+    return bucket, path
+
+
+def gcs_sources(client: Any, uris: Iterable[str], fmt: str = "auto") -> list[Source]:
+    """Objects for ``gs://`` URIs: an exact object, a prefix (its .jsonl/.csv objects) or a glob.
+
+    ``client`` is a ``google.cloud.storage.Client``; objects are streamed with ``blob.open("rb")``.
+    """
+    check_format(fmt)
+    sources: list[Source] = []
+    for uri in uris:
+        bucket_name, path = split_gs_uri(uri)
+        bucket = client.bucket(bucket_name)
+        if GLOB_CHARS & set(path):
+            literal = min(path.index(c) for c in GLOB_CHARS if c in path)
+            blobs = list(client.list_blobs(bucket_name, prefix=path[:literal] or None, match_glob=path))
+        else:
+            exact = bucket.get_blob(path) if path and not path.endswith("/") else None
+            if exact is not None:
+                blobs = [exact]
+            else:
+                prefix = path if not path or path.endswith("/") else path + "/"
+                blobs = [b for b in client.list_blobs(bucket_name, prefix=prefix or None)
+                         if b.name.lower().endswith(DATA_SUFFIXES)]
+        blobs = sorted((b for b in blobs if not b.name.endswith("/")), key=lambda b: b.name)
+        if not blobs:
+            raise SourceError(f"{uri}: matches no object")
+        sources.extend(
+            Source(name=f"gs://{bucket_name}/{blob.name}", format=fmt, open=partial(_open_blob, blob))
+            for blob in blobs
+        )
+    return sources
+
+
+def _open_blob(blob: Any) -> Any:
+    return blob.open("rb", chunk_size=READ_CHUNK)
+
+
+def inline_source(items: Sequence[Any], fmt: str = "auto", name: str = "examples") -> Source:
+    """In-line examples (dicts or JSON strings), e.g. pulled from XCom; problems read ``examples:N``."""
+    if fmt == "csv":
+        raise ValueError("in-line examples are JSON objects; format 'csv' does not apply to them")
+    return Source(name=name, format=check_format(fmt), items=list(items))

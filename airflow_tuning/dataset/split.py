@@ -1,0 +1,77 @@
+"""Deterministic train/validation split by a hash of each example's canonical content.
+
+Each example's rank is the first 64 bits of the SHA-256 of its canonical line, read as a fraction of 2**64.
+Examples whose rank is below ``validation_fraction`` are validation candidates; when there are more
+candidates than ``validation_max``, the ones with the smallest ranks are kept.
+
+Why this rule: an example's side depends only on its own content and on how many candidates rank below
+it. When data is appended, an example already in training never moves to validation (its rank did not
+change and the cut-off can only fall), and an example in validation stays there as long as the cap is not
+exceeded. A model tuned on an earlier version of the data is therefore never validated on its training
+examples.
+"""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from collections.abc import Iterable
+
+RANK_SCALE = 1 << 64
+DEFAULT_VALIDATION_FRACTION = 0.1
+DEFAULT_VALIDATION_MAX = 256  # the limit in Google's tuning docs; Gemini 2.x accepts up to 5,000
+VERTEX_VALIDATION_MAX = 5_000
+
+
+def rank(key: bytes) -> int:
+    """The example's position in [0, 2**64): the first 8 bytes of its digest."""
+    return int.from_bytes(key[:8], "big")
+
+
+def fraction_threshold(validation_fraction: float) -> int:
+    if not 0.0 <= validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
+    return int(validation_fraction * RANK_SCALE)
+
+
+class ValidationSelector:
+    """Collects validation candidates while data streams by, then picks the final validation set."""
+
+    def __init__(self, validation_fraction: float, validation_max: int) -> None:
+        if validation_max < 0:
+            raise ValueError(f"validation_max must be >= 0, got {validation_max}")
+        self.threshold = fraction_threshold(validation_fraction) if validation_max else 0
+        self.validation_max = validation_max
+        self.ranks = array("Q")
+        self.keys: list[bytes] = []
+
+    def offer(self, key: bytes) -> bool:
+        """True if the example is a validation candidate (recorded, in arrival order)."""
+        value = rank(key)
+        if value >= self.threshold:
+            return False
+        self.ranks.append(value)
+        self.keys.append(key)
+        return True
+
+    def select(self, total_examples: int) -> set[bytes]:
+        """Keys of the final validation set: the ``validation_max`` smallest-ranked candidates.
+
+        If that would leave no training example at all, everything is training.
+        """
+        if len(self.keys) > self.validation_max:
+            order = heapq.nsmallest(self.validation_max, range(len(self.keys)), key=self.ranks.__getitem__)
+            chosen = {self.keys[i] for i in order}
+        else:
+            chosen = set(self.keys)
+        return chosen if len(chosen) < total_examples else set()
+
+
+def split_keys(keys: Iterable[bytes], validation_fraction: float, validation_max: int) -> tuple[set, set]:
+    """(training keys, validation keys) for a whole set of example keys; the streaming rule, in one call."""
+    keys = list(keys)
+    selector = ValidationSelector(validation_fraction, validation_max)
+    for key in keys:
+        selector.offer(key)
+    validation = selector.select(len(keys))
+    return {key for key in keys if key not in validation}, validation

@@ -1,0 +1,155 @@
+"""Validate + convert + upload a large JSONL file to emulated GCS: time and peak memory.
+
+Targets: peak RSS of the uploading process <= 200 MB, and wall time <= 1.5x a bare
+``blob.upload_from_filename`` of the same bytes to the same server, measured in the same run.
+
+gcp-storage-emulator (in memory) runs as its own process so the bytes it holds are not counted; each
+measured side runs in a fresh child process that reports its own ``ru_maxrss``. The pipeline writes its
+local files to ``--workdir`` (default /dev/shm: on these VMs writing a fresh GB to the disk-backed /tmp
+alone costs about 3.5 s; pass ``--workdir /tmp`` to measure that case).
+
+    python -m benchmarks.upload_dataset [--size-mb 1024] [--repeat 2] [--workdir /dev/shm]
+
+Prints JSON lines {"name", "value", "unit", "target", "baseline"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from benchmarks.validate_speed import emit, generate
+
+PROJECT = "benchmark"
+BUCKET = "benchmark"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _client(endpoint: str):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    return storage.Client(project=PROJECT, credentials=AnonymousCredentials(),
+                          client_options={"api_endpoint": endpoint})
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child_bare(endpoint: str, path: str) -> dict:
+    """The baseline: the storage library's own upload of the file, nothing else."""
+    client = _client(endpoint)
+    blob = client.bucket(BUCKET).blob("bare/data.jsonl")
+    started = time.perf_counter()
+    blob.upload_from_filename(path)
+    elapsed = time.perf_counter() - started
+    blob.delete()  # free the emulator's memory before the measured run
+    return {"seconds": elapsed, "rss_mb": _peak_rss_mb()}
+
+
+def child_pipeline(endpoint: str, path: str, workdir: str) -> dict:
+    """What UploadDatasetOperator runs: validate, convert, dedupe, split, then publish."""
+    from airflow_tuning.dataset import Options, local_sources, prepare
+    from airflow_tuning.dataset.publish import publish
+
+    client = _client(endpoint)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="upload-bench-", dir=workdir) as workdir:
+        prepared = prepare(local_sources([path]), workdir, Options(progress_interval=1e9))
+        prepared_at = time.perf_counter()
+        result = publish(client, prepared, f"gs://{BUCKET}/datasets")
+    elapsed = time.perf_counter() - started
+    if not result["changed"] or prepared.report.invalid:
+        raise SystemExit(f"unexpected result: {result}")
+    for blob in client.list_blobs(BUCKET, prefix="datasets/"):  # free the emulator's memory for the next run
+        blob.delete()
+    return {"seconds": elapsed, "prepare_seconds": prepared_at - started, "rss_mb": _peak_rss_mb(),
+            "examples": prepared.report.examples, "output_bytes": prepared.train.size}
+
+
+def _run_child(kind: str, endpoint: str, path: str, workdir: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.upload_dataset", "--child", kind, endpoint, path, workdir],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _start_emulator() -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1", "--port", str(port),
+         "--in-memory", "--default-bucket", BUCKET],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(endpoint + "/", timeout=1) as response:  # noqa: S310 - loopback only
+                if response.status == 200:
+                    return proc, endpoint
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise SystemExit("gcp-storage-emulator did not start") from None
+            time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        kind, endpoint, path, workdir = argv[1:5]
+        print(json.dumps(child_bare(endpoint, path) if kind == "bare" else child_pipeline(endpoint, path, workdir)))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=float, default=1024.0, help="size of the generated JSONL (MB, 1e6 bytes)")
+    parser.add_argument("--dir", default=None, help="where to write the generated file (default: a temp dir)")
+    parser.add_argument("--workdir", default="/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
+                        help="where the pipeline writes its local files (the operator's `workdir`); "
+                             "default /dev/shm when present")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each side, alternating; best counts")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="upload-dataset-", dir=args.dir) as tmp:
+        path = os.path.join(tmp, "data.jsonl")
+        generate(path, int(args.size_mb * 1e6))
+        size = os.path.getsize(path)
+        proc, endpoint = _start_emulator()
+        try:
+            runs = [(_run_child("bare", endpoint, path, args.workdir),
+                     _run_child("pipeline", endpoint, path, args.workdir)) for _ in range(args.repeat)]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    # Best of --repeat for each side: other work on the machine can only slow a run down.
+    bare = min((b for b, _ in runs), key=lambda r: r["seconds"])
+    ours = min((o for _, o in runs), key=lambda r: r["seconds"])
+    ours["rss_mb"] = max(o["rss_mb"] for _, o in runs)
+    ratio = ours["seconds"] / bare["seconds"]
+    emit("upload_dataset_input_size", size / 1e6, "MB", None, None)
+    emit("upload_dataset_seconds", ours["seconds"], "s", f"<= {1.5 * bare['seconds']:.1f} (1.5x baseline)",
+         bare["seconds"])
+    emit("upload_dataset_time_ratio", ratio, "x bare upload", "<= 1.5", 1.0)
+    emit("upload_dataset_peak_rss", ours["rss_mb"], "MB", "<= 200", bare["rss_mb"])
+    emit("upload_dataset_prepare_throughput", size / ours["prepare_seconds"] / 1e6, "MB/s", None, None)
+    emit("upload_dataset_examples", ours["examples"], "examples", None, None)
+    return 0 if ratio <= 1.5 and ours["rss_mb"] <= 200 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""The typed fast path accepts only what the general rules accept, and writes the same canonical bytes."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import msgspec
+import pytest
+
+from airflow_tuning.dataset.fastpath import fast_text_example
+from airflow_tuning.dataset.limits import Limits
+from airflow_tuning.dataset.validation import InvalidExample, check_example, encode_example
+from benchmarks.validate_speed import example as realistic
+from tests.dataset.test_validation import BAD_LINES
+
+TEXT = {"contents": [{"role": "user", "parts": [{"text": "Où est la gare ?"}, {"text": "Merci\u2028!"}]},
+                     {"role": "model", "parts": [{"text": "Tout droit."}]}],
+        "systemInstruction": {"role": "system", "parts": [{"text": "Réponds brièvement."}]}}
+
+MUTANTS = [
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}, {"role": "model", "parts": [{"text": ""}]}]}',
+    '{"contents": [{"role": "model", "parts": [{"text": "a"}]}, {"role": "user", "parts": [{"text": "b"}]}]}',
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}]}',
+    '{"contents": [{"role": "user", "parts": []}, {"role": "model", "parts": [{"text": "b"}]}]}',
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}, {"role": "model", "parts": [{"text": "b"}]}],'
+    ' "systemInstruction": null}',
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}, {"role": "model", "parts": [{"text": "b"}]}],'
+    ' "systemInstruction": {"role": 7, "parts": [{"text": "s"}]}}',
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}, {"role": "model", "parts": [{"text": "b"}]}],'
+    ' "systemInstruction": {"parts": []}}',
+    '{"contents": [{"role": "user", "parts": [{"text": "a", "text": "b"}]},'
+    ' {"role": "model", "parts": [{"text": "c"}]}]}',
+    '{"contents": [], "contents": [{"role": "user", "parts": [{"text": "a"}]},'
+    ' {"role": "model", "parts": [{"text": "b"}]}]}',
+    '{ "contents" : [ { "parts" : [ { "text" : "a" } ] , "role" : "user" } ,'
+    ' { "role":"model","parts":[{"text":"b"}]} ] }',
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}, {"role": "model", "parts": [{"text": "b"}]}], "x": 1}',
+    '{"contents": [{"role": "user", "parts": [{"text": 5}]}, {"role": "model", "parts": [{"text": "b"}]}]}',
+    '{"contents": [{"role": "user", "parts": [{"text": "' + "x" * 41_000 + '"}]}, '
+    '{"role": "model", "parts": [{"text": "' + "y" * 6_000 + '"}]}]}',
+]
+
+
+def _lines() -> list[bytes]:
+    rng = random.Random(3)
+    lines = [json.dumps(realistic(rng, i), ensure_ascii=i % 2 == 0).encode() for i in range(400)]
+    lines += [json.dumps(TEXT, ensure_ascii=False).encode(), json.dumps(TEXT).encode()]
+    lines += [content.encode() for content, _ in BAD_LINES] + [m.encode() for m in MUTANTS]
+    return lines
+
+
+@pytest.mark.parametrize("preset", ["vertex", "gemini-api"])
+def test_fast_path_agrees_with_the_general_rules(preset):
+    limits = Limits.resolve(preset)
+    accepted = 0
+    for raw in _lines():
+        fast = fast_text_example(raw, limits)
+        if fast is None:
+            continue
+        accepted += 1
+        example, files, kind = check_example(msgspec.json.decode(raw), limits)  # must not raise
+        assert (files, kind) == (0, "vertex")
+        assert encode_example(fast, 0, limits) == encode_example(example, 0, limits), raw[:200]
+    assert accepted >= 150  # the common case really takes the fast path
+
+
+def test_fast_path_declines_every_invalid_line_and_the_unusual_ones():
+    limits = Limits.resolve("vertex")
+    for raw in [m.encode() for m in MUTANTS] + [content.encode() for content, _ in BAD_LINES]:
+        try:
+            check_example(msgspec.json.decode(raw), limits)
+            valid = True
+        except (InvalidExample, msgspec.DecodeError, RecursionError, ValueError):
+            valid = False
+        if not valid:
+            assert fast_text_example(raw, limits) is None, raw[:200]
+    unusual = MUTANTS[5]  # a non-string systemInstruction.role: valid, left to the general path
+    assert fast_text_example(unusual.encode(), limits) is None
+    check_example(msgspec.json.decode(unusual), limits)
