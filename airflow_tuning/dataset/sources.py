@@ -72,7 +72,9 @@ def split_gs_uri(uri: str) -> tuple[str, str]:
 def gcs_sources(client: Any, uris: Iterable[str], fmt: str = "auto") -> list[Source]:
     """Objects for ``gs://`` URIs: an exact object, a prefix (its .jsonl/.csv objects) or a glob.
 
-    ``client`` is a ``google.cloud.storage.Client``; objects are streamed with ``blob.open("rb")``.
+    ``client`` is a ``google.cloud.storage.Client``; objects are streamed with ``blob.open("rb")``. A prefix
+    written with a trailing ``/`` or a glob may match nothing (an empty "incoming" folder next to the
+    accumulated history is normal); a name without one must exist.
     """
     check_format(fmt)
     sources: list[Source] = []
@@ -91,7 +93,8 @@ def gcs_sources(client: Any, uris: Iterable[str], fmt: str = "auto") -> list[Sou
                 blobs = [b for b in client.list_blobs(bucket_name, prefix=prefix or None)
                          if b.name.lower().endswith(DATA_SUFFIXES)]
         blobs = sorted((b for b in blobs if not b.name.endswith("/")), key=lambda b: b.name)
-        if not blobs:
+        may_be_empty = path.endswith("/") or bool(GLOB_CHARS & set(path))
+        if not blobs and not may_be_empty:
             raise SourceError(f"{uri}: matches no object")
         sources.extend(
             Source(name=f"gs://{bucket_name}/{blob.name}", format=fmt, open=partial(_open_blob, blob))

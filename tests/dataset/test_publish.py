@@ -93,7 +93,10 @@ def test_gcs_sources_prefix_glob_and_exact_object_merge_with_local_files(tmp_pat
     exact = gcs_sources(storage, [f"gs://{bucket}/history/manifest.json"])
     assert [s.name for s in exact] == [f"gs://{bucket}/history/manifest.json"]
     with pytest.raises(ValueError, match="matches no object"):
-        gcs_sources(storage, [f"gs://{bucket}/nothing/here/"])
+        gcs_sources(storage, [f"gs://{bucket}/nothing/here"])
+    # An empty "folder" (trailing slash) or a glob matching nothing is normal: it contributes nothing.
+    assert gcs_sources(storage, [f"gs://{bucket}/nothing/here/"]) == []
+    assert gcs_sources(storage, [f"gs://{bucket}/nothing/*.jsonl"]) == []
 
     local = local_sources([write("week.jsonl", jsonl(*many(2, start=3)))])
     prepared = _prepare(tmp_path, prefix + local, on_invalid="skip", max_invalid_fraction=0.5, validation_max=0)
