@@ -53,6 +53,10 @@ with DAG(
         "learning_rate_multiplier": Param(1.0, type="number", exclusiveMinimum=0, maximum=10,
                                           title="Learning-rate multiplier",
                                           description="Scales the default learning rate."),
+        "csv_input_column": Param("input", type="string", minLength=1, title="CSV prompt column",
+                                  description="For CSV data: the column holding the prompt."),
+        "csv_output_column": Param("output", type="string", minLength=1, title="CSV response column",
+                                   description="For CSV data: the column holding the expected response."),
         "system_instruction": Param(None, type=["null", "string"], title="System instruction",
                                     description="Added to input/output pairs and CSV rows (optional)."),
     },
@@ -62,6 +66,8 @@ with DAG(
         task_id="upload_dataset",
         sources="{{ params.training_data }}",
         destination=f"gs://{BUCKET}/datasets/on-demand",
+        input_column="{{ params.csv_input_column }}",
+        output_column="{{ params.csv_output_column }}",
         system_instruction="{{ params.system_instruction }}",
     )
     tune = CreateTuningJobOperator(

@@ -117,17 +117,21 @@ def run_demo(home: Path, job_duration: float = 6.0) -> list[dict[str, Any]]:
         bucket.blob("history/history.jsonl").upload_from_filename(str(DATA / "history.jsonl"))
         print(f"Seeded gs://{BUCKET}/history/history.jsonl")
 
-        from dags import gemini_scheduled_retraining as pipeline
+        import importlib
+
+        # Parsed anew for each run, as a worker would: dag.test() renders templates onto the task objects.
+        def pipeline() -> Any:
+            return importlib.reload(importlib.import_module("dags.gemini_scheduled_retraining")).dag
 
         say("Run 1: no champion yet - bootstrap from the base model")
         started = time.monotonic()
-        run = pipeline.dag.test()
+        run = pipeline().test()
         rows.append(run_summary("1 bootstrap", run, time.monotonic() - started))
 
         say("New tickets land in incoming/ - run 2 continues tuning from the champion")
         bucket.blob("incoming/new_tickets.csv").upload_from_filename(str(DATA / "new_tickets.csv"))
         started = time.monotonic()
-        run = pipeline.dag.test()
+        run = pipeline().test()
         rows.append(run_summary("2 new data", run, time.monotonic() - started))
         stats = emulator.stats()
         print(f"\nEmulator: {stats['jobs_created']} tuning job(s) created, "

@@ -64,7 +64,9 @@ class UploadDatasetOperator(BaseOperator):
     ``duplicates``, ``sha256``, ``changed``.
     """
 
-    template_fields: Sequence[str] = ("sources", "destination", "system_instruction", "examples")
+    template_fields: Sequence[str] = (
+        "sources", "destination", "system_instruction", "examples", "input_column", "output_column"
+    )
     ui_color = "#e8f0fe"
 
     def __init__(

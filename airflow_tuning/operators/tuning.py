@@ -379,22 +379,20 @@ class CancelTuningJobOperator(TuningJobWaitingMixin, BaseOperator):
         )  # fmt: skip
 
     def execute(self, context: Context) -> Any:
-        # Rendered from a form, "no value" arrives as None, "" or {}: all mean "not given".
-        self.tuning_job_name = (self.tuning_job_name or "").strip() or None
-        self.labels = self.labels or None
-        if (self.tuning_job_name is None) == (self.labels is None):
-            raise AirflowFailException(_ONE_TARGET)
+        job_name, wanted_labels = self._targets()
+        if (job_name is None) == (wanted_labels is None):
+            raise AirflowFailException(f"{_ONE_TARGET} (got tuning_job_name={job_name!r}, labels={wanted_labels!r})")
         client = self.hook.get_genai_client()
-        if self.tuning_job_name is not None:
+        if job_name is not None:
             try:
-                name = qualify_job_name(self.tuning_job_name, self.hook.project, self.hook.location)
+                name = qualify_job_name(job_name, self.hook.project, self.hook.location)
             except ValueError as err:
                 raise AirflowFailException(str(err)) from None
             jobs = [client.tunings.get(name=name)]
             TuningJobLink.persist(context, name)
         else:
             try:
-                labels = validate_labels(self.labels, what="labels")
+                labels = validate_labels(wanted_labels, what="labels")
             except ValueError as err:
                 raise AirflowFailException(str(err)) from None
             if not labels:
@@ -426,15 +424,20 @@ class CancelTuningJobOperator(TuningJobWaitingMixin, BaseOperator):
         if event.get("status") in ("timeout", "error"):
             raise AirflowException(event.get("message"))
         summaries = {s["tuning_job"]: s for s in event.get("summaries") or []}
-        if self.tuning_job_name is not None:
-            name = qualify_job_name(self.tuning_job_name, self.hook.project, self.hook.location)
+        job_name, _ = self._targets()
+        if job_name is not None:
+            name = qualify_job_name(job_name, self.hook.project, self.hook.location)
             summary = summaries.get(name) or summarize(self.hook.get_genai_client().tunings.get(name=name))
             return self._result([summary])
         return self._result(list(summaries.values()))
+
+    def _targets(self) -> tuple[str | None, Any]:
+        """The rendered name and labels; from a form, "no value" arrives as None, "" or {}: "not given"."""
+        return (self.tuning_job_name or "").strip() or None, self.labels or None
 
     def _result(self, summaries: list[dict[str, Any]]) -> Any:
         for summary in summaries:
             self.log.info(
                 "Tuning job %s is %s", summary["tuning_job"], summary["state"].removeprefix("JOB_STATE_")
             )
-        return summaries[0] if self.tuning_job_name is not None else summaries
+        return summaries[0] if self._targets()[0] is not None else summaries
