@@ -63,6 +63,25 @@ def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
         return XComModel.deserialize_value(row) if row is not None else None
 
 
+def job_seconds(job: dict[str, Any]) -> float | None:
+    from datetime import datetime
+
+    if not (job.get("create_time") and job.get("end_time")):
+        return None
+    start, end = (datetime.fromisoformat(job[k].replace("Z", "+00:00")) for k in ("create_time", "end_time"))
+    return round((end - start).total_seconds(), 1)
+
+
+def save_report(storage: Any, gs_uri: str | None, target: Path) -> str | None:
+    """Copy an evaluation report out of the emulated bucket, which goes away with the demo."""
+    if not gs_uri:
+        return None
+    bucket, _, name = gs_uri.removeprefix("gs://").partition("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    storage.bucket(bucket).blob(name).download_to_filename(str(target))
+    return str(target)
+
+
 def run_summary(label: str, run: Any, seconds: float) -> dict[str, Any]:
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     job = xcom(run, "wait_for_tuning") or {}
@@ -74,6 +93,7 @@ def run_summary(label: str, run: Any, seconds: float) -> dict[str, Any]:
         "seconds": round(seconds, 1),
         "started_from": xcom(run, "find_champion") or "base model",
         "tuning_job": (job.get("tuning_job") or "").rsplit("/", 1)[-1],
+        "job_seconds": job_seconds(job),
         "job_state": (job.get("state") or "-").removeprefix("JOB_STATE_"),
         "tuned_model": (job.get("tuned_model") or "-").split("/models/")[-1],
         "challenger_rouge_l": (evaluation.get("metrics") or {}).get("rouge_l"),
@@ -86,8 +106,8 @@ def run_summary(label: str, run: Any, seconds: float) -> dict[str, Any]:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    columns = ["run", "state", "seconds", "tuning_job", "job_state", "tuned_model", "challenger_rouge_l",
-               "baseline_rouge_l", "promoted"]
+    columns = ["run", "state", "seconds", "tuning_job", "job_state", "job_seconds", "tuned_model",
+               "challenger_rouge_l", "baseline_rouge_l", "promoted"]
     def cell(value: Any) -> str:
         return f"{value:.3f}" if isinstance(value, float) else str(value)
     widths = {c: max(len(c), *(len(cell(r[c])) for r in rows)) for c in columns}
@@ -100,7 +120,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             print(f"{row['run']}: evaluation report {row['report']}")
 
 
-def run_demo(home: Path, job_duration: float = 6.0) -> list[dict[str, Any]]:
+def run_demo(home: Path, reports: Path, job_duration: float = 6.0) -> list[dict[str, Any]]:
     """Run the two pipeline runs and return one summary row per run."""
     prepare_environment(home)
     from airflow.utils import db
@@ -127,12 +147,14 @@ def run_demo(home: Path, job_duration: float = 6.0) -> list[dict[str, Any]]:
         started = time.monotonic()
         run = pipeline().test()
         rows.append(run_summary("1 bootstrap", run, time.monotonic() - started))
+        rows[-1]["report"] = save_report(emulator.storage_client(), rows[-1]["report"], reports / "run1.html")
 
         say("New tickets land in incoming/ - run 2 continues tuning from the champion")
         bucket.blob("incoming/new_tickets.csv").upload_from_filename(str(DATA / "new_tickets.csv"))
         started = time.monotonic()
         run = pipeline().test()
         rows.append(run_summary("2 new data", run, time.monotonic() - started))
+        rows[-1]["report"] = save_report(emulator.storage_client(), rows[-1]["report"], reports / "run2.html")
         stats = emulator.stats()
         print(f"\nEmulator: {stats['jobs_created']} tuning job(s) created, "
               f"{sum(stats['requests'].values())} API requests")
@@ -140,8 +162,9 @@ def run_demo(home: Path, job_duration: float = 6.0) -> list[dict[str, Any]]:
 
 
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)  # our lines interleave with Airflow's task logs in order
     home = Path(tempfile.mkdtemp(prefix="airflow-tuning-demo-"))
-    rows = run_demo(home)
+    rows = run_demo(home, REPO / "artifacts" / "demo")
     say("Summary")
     print_table(rows)
     ok = all(r["state"] == "success" for r in rows) and rows[-1]["promoted"]
