@@ -104,4 +104,6 @@ def test_operator_arguments_are_checked_when_the_dag_is_parsed():
     assert [(a.name, a.uri) for a in op.outlets] == [("gs://b/tuning", "gs://b/tuning")]
     templated = UploadDatasetOperator(task_id="e", destination="gs://{{ params.bucket }}/p", sources="x.jsonl")
     assert templated.outlets[0].name == "gs://{{ params.bucket }}/p"
-    assert set(UploadDatasetOperator.template_fields) == {"sources", "destination", "system_instruction", "examples"}
+    assert set(UploadDatasetOperator.template_fields) == {
+        "sources", "destination", "system_instruction", "examples", "input_column", "output_column"
+    }
