@@ -1,0 +1,1 @@
+"""End-to-end drills on the real Airflow stack (PostgreSQL, scheduler, triggerer, api-server, emulator)."""

@@ -1,0 +1,1 @@
+"""Start, drive and stop the real Airflow stack for the drills."""

@@ -1,0 +1,61 @@
+"""System tools the real stack needs, installed with apt-get when missing (as root), else named clearly."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+class MissingTool(RuntimeError):
+    """A system tool is missing and could not be installed; the message says what to install."""
+
+
+def _apt_install(*packages: str) -> bool:
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return False
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=900)
+    result = subprocess.run(
+        ["apt-get", "install", "-y", "--no-install-recommends", *packages], env=env, capture_output=True, timeout=900
+    )
+    return result.returncode == 0
+
+
+def _postgres_bin_dir() -> str | None:
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        return None
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+def ensure_postgres() -> str | None:
+    """Make initdb/pg_ctl/postgres available; return a bin dir to prepend to PATH, if one is needed."""
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        return None
+    extra = _postgres_bin_dir()
+    if extra:
+        return extra
+    if _apt_install("postgresql"):
+        extra = _postgres_bin_dir()
+        if shutil.which("initdb") or extra:
+            return extra
+    raise MissingTool(
+        "PostgreSQL server binaries (initdb, pg_ctl, postgres) are not on PATH and could not be installed: "
+        "run `apt-get install postgresql` (Debian/Ubuntu) as root, or put a PostgreSQL >= 13 bin directory on PATH"
+    )
+
+
+def ensure_chromium() -> str:
+    """Path of Debian's chromium, installing it with apt-get as root if missing (Playwright never downloads)."""
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    if _apt_install("chromium") and os.path.exists(CHROMIUM):
+        return CHROMIUM
+    raise MissingTool(
+        f"{CHROMIUM} is missing and could not be installed: run `apt-get install chromium` as root "
+        "(the UI drill drives Debian's chromium through Playwright; it never runs `playwright install`)"
+    )
