@@ -146,10 +146,12 @@ class GeminiTuningHook(BaseHook):
         if entry is not None and entry[0]() is loop:
             return entry[1]
         settings = await cls.aget_settings(gcp_conn_id)
+        # Building a client (credentials, SDK set-up) takes a few hundred ms: never on the event loop.
+        built = await asyncio.to_thread(build, settings)
         with cls._async_lock:
             entry = cls._async_clients.get(key)
             if entry is None or entry[0]() is not loop:
-                entry = (weakref.ref(loop), build(settings))
+                entry = (weakref.ref(loop), built)
                 cls._async_clients[key] = entry
         return entry[1]
 
