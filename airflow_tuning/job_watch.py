@@ -21,7 +21,7 @@ from airflow_tuning.job_summary import SUMMARY_KEYS, Verdict, error_message, jud
 from airflow_tuning.polling import PollPolicy, StateTracker, format_elapsed
 from airflow_tuning.resource_names import TUNING_JOB_FORM, parse_tuning_job_name
 from airflow_tuning.retry_identity import JobRecord, ReattachDecision, TaskIdentity, choose_job
-from airflow_tuning.retry_policy import RETRYABLE_STATUS_CODES
+from airflow_tuning.retry_policy import RETRYABLE_STATUS_CODES, RetryPolicy
 
 _TRANSPORT_ERRORS = frozenset(
     {"TransportError", "TimeoutException", "ServerDisconnectedError", "ClientConnectionError"}
@@ -78,13 +78,44 @@ def find_reattachable(client: Any, identity: TaskIdentity) -> tuple[Any | None, 
     return (jobs[decision.job.name] if decision.job else None), decision
 
 
-def start_tuning_job(client: Any, request: Any) -> Any:
-    """``tunings.tune`` for a ``TuningRequest``, without the SDK's per-call "experimental" warning."""
+def start_tuning_job(
+    client: Any,
+    request: Any,
+    retry: RetryPolicy | None = None,
+    find_existing: Callable[[], Any] | None = None,
+    log: logging.Logger | Any = None,
+) -> Any:
+    """``tunings.tune`` for a ``TuningRequest`` that never creates a second job.
+
+    A create that fails in transit (5xx, 429, a dropped connection) may still have created the job, so the
+    SDK's blind retry is switched off for this one call: before each new attempt ``find_existing`` looks
+    for the job by its retry-identity labels, and only when there is none is the create sent again.
+    """
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*tuning implementation is experimental")
-        return client.tunings.tune(**request.sdk_arguments())
+    from google.genai import types
+
+    arguments = request.sdk_arguments()
+    if retry is not None:
+        arguments["config"].http_options = types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1))
+    attempt = 0
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*tuning implementation is experimental")
+                return client.tunings.tune(**arguments)
+        except Exception as err:
+            if retry is None or attempt + 1 >= retry.attempts or not retry.is_retryable(err):
+                raise
+            if log is not None:
+                log.warning("Creating the tuning job failed (%s); checking whether it was created anyway", err)
+        existing = find_existing() if find_existing is not None else None
+        if existing is not None:
+            if log is not None:
+                log.info("The failed create did create tuning job %s: attaching to it", existing.name)
+            return existing
+        time.sleep(retry.delay(attempt))
+        attempt += 1
 
 
 def find_active_with_labels(client: Any, labels: Mapping[str, str]) -> list[Any]:

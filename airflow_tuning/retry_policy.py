@@ -80,13 +80,24 @@ class RetryPolicy:
         )
 
     def is_retryable(self, error: BaseException) -> bool:
-        """True for the same HTTP statuses as google-genai retries, and for connection errors."""
+        """True for the same HTTP statuses as google-genai retries, and for connection errors (including a
+        connection dropped after the request was sent, which google-genai itself does not retry)."""
+        import httpx
         import requests
 
         code = getattr(error, "code", None)
         if isinstance(code, int) and code in self.http_status_codes:
             return True
-        return isinstance(error, (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout))
+        transient = (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                     httpx.TransportError)
+        return isinstance(error, transient)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based): capped exponential plus jitter."""
+        import random
+
+        base = min(self.initial_delay * self.exp_base**attempt, self.max_delay)
+        return base + random.uniform(0, self.jitter)
 
     def total_budget(self) -> float:
         """Seconds the whole retry sequence may take: the sum of its capped backoff delays, plus slack."""

@@ -81,6 +81,8 @@ class EmulatorMiddleware:
             await asyncio.sleep(delay)
         if decision is not None and (decision.drop or decision.status):
             ctx.stats.requests[self._template(scope)] += 1
+            if decision.after:  # the request takes effect; only its answer is lost
+                await self.app(scope, receive, _discard)
             if decision.drop:
                 ctx.stats.faults["drop"] += 1
                 _drop_connection(send)
@@ -102,6 +104,10 @@ class EmulatorMiddleware:
             if match == Match.FULL:
                 return child[TEMPLATE_KEY]
         return f"{scope['method']} (no route)"
+
+
+async def _discard(message: Any) -> None:
+    """An ASGI ``send`` that loses the answer (faults with ``after``)."""
 
 
 def _drop_connection(send: Any) -> None:

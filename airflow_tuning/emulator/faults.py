@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KEYS = {"route", "rate", "status", "latency_ms", "drop", "count"}
+FAULT_KEYS = {"route", "rate", "status", "latency_ms", "drop", "count", "after"}
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Fault:
     latency_ms: float = 0.0
     drop: bool = False
     count: int | None = None  # fire at most this many times
+    after: bool = False  # handle the request first, then lose its answer (a create that did happen)
     pattern: re.Pattern[str] = field(init=False, repr=False)
     rng: random.Random = field(init=False, repr=False)
     injected: int = 0
@@ -57,13 +58,14 @@ class Fault:
                 latency_ms=float(spec.get("latency_ms", 0.0)),
                 drop=bool(spec.get("drop", False)),
                 count=None if spec.get("count") is None else int(spec["count"]),
+                after=bool(spec.get("after", False)),
             )
         except (TypeError, ValueError) as err:
             raise ValueError(f"invalid fault {spec!r}: {err}") from None
 
     def describe(self) -> dict[str, Any]:
         return {"route": self.route, "rate": self.rate, "status": self.status, "latency_ms": self.latency_ms,
-                "drop": self.drop, "count": self.count, "injected": self.injected}
+                "drop": self.drop, "count": self.count, "after": self.after, "injected": self.injected}
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Decision:
     delay: float = 0.0
     status: int | None = None
     drop: bool = False
+    after: bool = False
     route: str | None = None
 
 
@@ -112,6 +115,7 @@ class FaultPlan:
             if decision.status is None and not decision.drop:
                 decision.drop = fault.drop
                 decision.status = None if fault.drop else fault.status
+                decision.after = fault.after
         return decision
 
     def describe(self) -> dict[str, Any]:

@@ -196,7 +196,13 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
         self.log.info("Retry identity %s: %s", self._identity.key, decision.reason)
         if job is None:
             request = self._request.with_labels(self._identity.merged_labels(self._request.labels))
-            job = start_tuning_job(client, request)
+            job = start_tuning_job(
+                client,
+                request,
+                retry=self.hook.settings.retry,
+                find_existing=lambda: find_reattachable(client, self._identity)[0],
+                log=self.log,
+            )
             self.log.info(
                 "Submitted tuning job %s (tuning %s on %s)",
                 job.name,
