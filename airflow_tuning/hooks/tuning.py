@@ -103,7 +103,7 @@ class GeminiTuningHook(BaseHook):
         Returns ``{"model": "projects/../models/ID@alias", "version": "projects/../models/ID@V"}``, or
         None when no such model exists yet or none of its versions holds the alias (a bootstrap run).
         """
-        from google.api_core.exceptions import NotFound
+        from airflow_tuning.evaluation.registry import alias_holder
 
         client = self.get_model_service_client()
         parent = f"projects/{self.project}/locations/{self.location}"
@@ -113,11 +113,9 @@ class GeminiTuningHook(BaseHook):
         )
         for model in models:
             base = model.name.split("@", 1)[0]
-            try:
-                held = client.get_model(name=f"{base}@{alias}", retry=self.api_core_retry)
-            except NotFound:
-                continue
-            return {"model": f"{base}@{alias}", "version": f"{base}@{held.version_id}"}
+            version = alias_holder(client, base, alias, retry=self.api_core_retry)
+            if version is not None:
+                return {"model": f"{base}@{alias}", "version": f"{base}@{version}"}
         return None
 
     @property
