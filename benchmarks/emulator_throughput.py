@@ -11,36 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import subprocess
 import sys
 import time
 import urllib.parse
-from pathlib import Path
 
 import httptools
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.common import emit, emulator_process, load_average
+
 TARGET = 1000.0
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_tuning.emulator", "--port", "0", "--job-duration", "600"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline() if process.stdout else ""
-        if not line:
-            break
-        if line.startswith("Vertex AI API:"):
-            return process, line.split(":", 1)[1].strip()
-    process.kill()
-    raise RuntimeError(f"the emulator did not start: {process.stderr.read() if process.stderr else ''}")
 
 
 class _Response:
@@ -102,18 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         from uvloop import run
     except ImportError:
         run = asyncio.run
-    process, api_url = start_emulator()
-    try:
-        parent = f"{api_url}/v1beta1/projects/emulator-project/locations/us-central1"
+    with emulator_process(job_duration=600) as emu:
+        parent = f"{emu.api_url}/v1beta1/projects/emulator-project/locations/us-central1"
         body = {"baseModel": "gemini-2.5-flash",
                 "supervisedTuningSpec": {"trainingDatasetUri": "gs://bench/train.jsonl"}}
         job = httpx.post(f"{parent}/tuningJobs", json=body, timeout=30).json()
-        rate = run(hammer(f"{api_url}/v1beta1/{job['name']}", args.requests, args.concurrency))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    print(json.dumps({"name": "emulator_job_get_throughput", "value": round(rate, 1), "unit": "req/s",
-                      "target": f">={TARGET:g}", "baseline": None}))
+        rate = run(hammer(f"{emu.api_url}/v1beta1/{job['name']}", args.requests, args.concurrency))
+    emit("emulator_job_get_throughput", round(rate, 1), "req/s", f">= {TARGET:g}", None,
+         requests=args.requests, concurrency=args.concurrency, load_average_1m=load_average())
     return 0
 
 

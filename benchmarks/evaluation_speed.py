@@ -16,16 +16,13 @@ Run: ``python -m benchmarks.evaluation_speed``; prints JSON lines {"name","value
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 
 from airflow_tuning.emulator import Emulator
+from benchmarks.common import emit, emulator_process
 
 N = 1000
 LATENCY = 0.2
@@ -99,34 +96,6 @@ def _evaluate(endpoint: str, examples: list, concurrency: int) -> tuple[float, d
     return time.perf_counter() - started, metrics, generation_cpu
 
 
-@contextlib.contextmanager
-def emulator_process() -> Iterator[Emulator]:
-    """``python -m airflow_tuning.emulator`` on free loopback ports, driven through its admin routes."""
-    proc = subprocess.Popen(
-        [sys.executable, "-u", "-m", "airflow_tuning.emulator", "--port", "0", "--job-duration", "0.2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        urls: dict[str, str] = {}
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            label, _, url = line.partition(": ")
-            if label in ("Vertex AI API", "Cloud Storage"):
-                urls[label] = url.strip()
-            if len(urls) == 2:
-                break
-        if len(urls) != 2:
-            raise RuntimeError("the emulator process did not start")
-        emu = Emulator()
-        emu.api_url, emu.storage_url = urls["Vertex AI API"], urls["Cloud Storage"]
-        yield emu
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 def _http_floor(emu: Emulator, endpoint: str, examples: list, concurrency: int) -> float:
     """Wall seconds for the same POSTs with a bare httpx client: what this machine allows right now."""
     import httpx
@@ -151,7 +120,7 @@ def _http_floor(emu: Emulator, endpoint: str, examples: list, concurrency: int) 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    with emulator_process() as emu:
+    with emulator_process(job_duration=0.2) as emu:
         os.environ["AIRFLOW_CONN_GEMINI_TUNING_DEFAULT"] = emu.connection_json()
         from airflow_tuning.evaluation.storage import read_eval_dataset
         from airflow_tuning.hooks.tuning import GeminiTuningHook
@@ -175,48 +144,17 @@ def main() -> None:
         emu.clear_faults()
 
     note = f"sequential baseline extrapolated from {SEQUENTIAL_SAMPLE} sequential calls x {N // SEQUENTIAL_SAMPLE}"
-    lines = [
-        {
-            "name": "evaluation_wall_time_1000_examples_200ms_c32",
-            "value": round(wall, 2),
-            "unit": "s",
-            "target": round(IDEAL * 1.2, 2),
-            "baseline": round(sequential, 1),
-            "ideal": IDEAL,
-            "ratio_to_ideal": round(wall / IDEAL, 3),
-            "client_cpu_ms_per_call": round(1000 * client_cpu / N, 2),
-            "load_average_1m": round(load, 2),
-            "cpus": os.cpu_count(),
-            "note": note,
-        },
-        {
-            "name": "http_floor_1000_posts_200ms_c32",
-            "value": round(floor, 2),
-            "unit": "s",
-            "target": round(IDEAL * 1.2, 2),
-            "baseline": None,
-            "note": "the same POSTs from a bare httpx client, no SDK, no scoring: the machine's floor right now",
-        },
-        {
-            "name": "evaluation_wall_time_1000_examples_200ms_c32_10pct_429",
-            "value": round(faulted_wall, 2),
-            "unit": "s",
-            "target": None,
-            "baseline": round(wall, 2),
-            "injected_429": injected,
-            "note": "backoff from the connection's default retry policy (1 s initial delay, jitter 1 s)",
-        },
-        {
-            "name": "evaluation_metrics_identical_under_429",
-            "value": faulted_metrics == metrics,
-            "unit": "bool",
-            "target": True,
-            "baseline": None,
-            "metrics": {k: round(v, 4) for k, v in metrics.items()},
-        },
-    ]
-    for line in lines:
-        print(json.dumps(line))
+    target = f"<= {IDEAL * 1.2:.2f}"
+    emit("evaluation_wall_time_1000_examples_200ms_c32", round(wall, 2), "s", target, round(sequential, 1),
+         ideal=IDEAL, ratio_to_ideal=round(wall / IDEAL, 3), client_cpu_ms_per_call=round(1000 * client_cpu / N, 2),
+         load_average_1m=round(load, 2), cpus=os.cpu_count(), note=note)
+    emit("http_floor_1000_posts_200ms_c32", round(floor, 2), "s", target, None,
+         note="the same POSTs from a bare httpx client, no SDK, no scoring: the machine's floor right now")
+    emit("evaluation_wall_time_1000_examples_200ms_c32_10pct_429", round(faulted_wall, 2), "s", None, round(wall, 2),
+         injected_429=injected,
+         note="backoff from the connection's default retry policy (1 s initial delay, jitter 1 s)")
+    emit("evaluation_metrics_identical_under_429", faulted_metrics == metrics, "bool", True, None,
+         metrics={k: round(v, 4) for k, v in metrics.items()})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,165 @@
+"""DAG parse cost: what each example DAG adds to the parse of an empty DAG (target <= 50 ms).
+
+Every measurement runs in a fresh ``python`` process, as a DAG processor imports a changed file: the process
+first imports what is already loaded when the file is read, untimed, then the time of the DAG file's import
+alone is taken. The empty DAG (no task, written to a temp dir) is measured the same way, in the same rounds;
+each example's figure is its median minus the empty DAG's median. Files are measured round-robin, so load
+from other work on the machine falls on all of them alike.
+
+Two set-ups, one line each per DAG:
+
+- ``dag_parse_<dag>``: only ``import airflow.sdk`` before (about 1.8 s, paid by every DAG file). Airflow
+  machinery that the DAG's constructs load lazily (Asset URI normalisation, which discovers every
+  installed provider's asset handlers; cron timetables) counts against the DAG.
+- ``dag_parse_<dag>_in_dag_processor``: ``import airflow.dag_processing.processor`` before, which is what
+  Airflow's DAG-processor child has loaded when it imports a file (the child is forked from the processor
+  with that module's entry point). This is the cost a deployment pays.
+
+Bytecode is cached (in a private ``PYTHONPYCACHEPREFIX``, filled by an untimed warm-up round) even when
+``PYTHONDONTWRITEBYTECODE`` is set, as it is for an installed package: otherwise every run would compile
+the provider's modules from source and measure the compiler.
+
+One extra ``python -X importtime`` import per DAG splits the cost into this provider's modules and the rest
+(indicative only: a single run, and importtime has its own overhead).
+
+    python -m benchmarks.dag_parse [--runs 5] [--dags dags/a.py dags/b.py]
+
+Prints JSON lines {"name", "value", "unit", "target", "baseline"}; ``baseline`` is the empty DAG's median
+import time in the same set-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import REPO, emit, isolated_airflow_home, load_average, median, note
+
+TARGET_MS = 50.0
+
+EMPTY_DAG = '''"""An empty DAG: the floor every DAG file pays."""
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+with DAG(dag_id="bench_empty", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    pass
+'''
+
+#: Set-up name -> (suffix of the figure's name, module imported untimed before the DAG file).
+SETUPS = {"sdk": ("", "airflow.sdk"), "dag_processor": ("_in_dag_processor", "airflow.dag_processing.processor")}
+
+# Runs in the fresh process: import the set-up's module untimed, then time the import of the DAG file only.
+PROBE = """
+import importlib, importlib.util, json, sys, time
+import airflow.sdk
+importlib.import_module(sys.argv[2])
+path = sys.argv[1]
+print("=== DAG import starts", file=sys.stderr, flush=True)
+wall, cpu = time.perf_counter(), time.process_time()
+spec = importlib.util.spec_from_file_location("bench_dag_module", path)
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+dags = [v for v in vars(module).values() if isinstance(v, airflow.sdk.DAG)]
+print(json.dumps({"wall": wall, "cpu": cpu, "dags": len(dags),
+                  "tasks": sum(len(d.task_dict) for d in dags)}))
+"""
+
+
+def probe(path: Path, preload: str, env: dict[str, str], importtime: bool = False) -> dict:
+    """Import ``path`` in a fresh interpreter after ``preload``; return its wall and CPU import seconds
+    (and, with ``importtime``, the self time of the modules it imported, split by owner)."""
+    flags = ["-X", "importtime"] if importtime else []
+    proc = subprocess.run([sys.executable, *flags, "-c", PROBE, str(path), preload], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"importing {path} failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["dags"] < 1:
+        raise RuntimeError(f"{path} defines no DAG")
+    if importtime:
+        result["breakdown"] = _breakdown(proc.stderr)
+    return result
+
+
+def _breakdown(stderr: str) -> dict[str, float]:
+    """Milliseconds of module self time after the marker, by owner: this provider, or anything else."""
+    owners = {"airflow_tuning": 0.0, "other": 0.0}
+    lines = stderr.split("=== DAG import starts", 1)[-1].splitlines()
+    for line in lines:
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _, module = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        owner = "airflow_tuning" if module.split(".")[0] == "airflow_tuning" else "other"
+        owners[owner] += int(self_us) / 1000
+    return {k: round(v, 1) for k, v in owners.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes per DAG file and set-up (>= 5)")
+    parser.add_argument("--dags", nargs="*", type=Path, default=None,
+                        help="DAG files to measure (default: every dags/*.py)")
+    parser.add_argument("--setup", choices=[*SETUPS, "both"], default="both", help="which set-up(s) to measure")
+    parser.add_argument("--warm-up", action=argparse.BooleanOptionalAction, default=True,
+                        help="one untimed import of every file first, to fill the bytecode cache (default: yes)")
+    parser.add_argument("--breakdown", action=argparse.BooleanOptionalAction, default=True,
+                        help="one extra -X importtime import per DAG, to split the cost by owner")
+    args = parser.parse_args(argv)
+    setups = {k: v for k, v in SETUPS.items() if args.setup in (k, "both")}
+    files = args.dags or sorted((REPO / "dags").glob("*.py"))
+    files = [f.resolve() for f in files if f.name != "__init__.py"]
+    if not files:
+        parser.error("no DAG files to measure")
+
+    isolated_airflow_home()
+    with tempfile.TemporaryDirectory(prefix="dag-parse-") as tmp:
+        empty = Path(tmp) / "bench_empty_dag.py"
+        empty.write_text(EMPTY_DAG, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "pycache")
+        subjects = [(path, preload) for _, preload in setups.values() for path in (empty, *files)]
+        for path, preload in subjects if args.warm_up else ():
+            note(f"warm-up import of {path.name} after {preload}")
+            probe(path, preload, env)
+        samples: dict[tuple[Path, str], list[dict]] = {subject: [] for subject in subjects}
+        loads = []
+        for run in range(args.runs):
+            for subject in subjects:
+                samples[subject].append(probe(*subject, env))
+            loads.append(load_average())
+            note(f"round {run + 1}/{args.runs} done (load average {loads[-1]})")
+        breakdowns = {subject: probe(*subject, env, importtime=True)["breakdown"] if args.breakdown else None
+                      for subject in subjects}
+
+    def med(subject: tuple[Path, str], key: str) -> float:
+        return 1000 * median([s[key] for s in samples[subject]])
+
+    met = True
+    for suffix, preload in setups.values():
+        base = (empty, preload)
+        empty_wall, empty_cpu = med(base, "wall"), med(base, "cpu")
+        for path in files:
+            subject = (path, preload)
+            delta = med(subject, "wall") - empty_wall
+            met &= delta <= TARGET_MS
+            emit(
+                f"dag_parse_{path.stem}{suffix}", delta, "ms", f"<= {TARGET_MS:g}", empty_wall,
+                median_import_ms=med(subject, "wall"), cpu_delta_ms=med(subject, "cpu") - empty_cpu,
+                empty_cpu_ms=empty_cpu, preloaded=preload, runs=args.runs, tasks=samples[subject][0]["tasks"],
+                import_self_ms=breakdowns[subject], empty_import_self_ms=breakdowns[base],
+                load_average_1m=median(loads), file=os.path.relpath(path, REPO),
+                note=f"median import time in a fresh process after `import {preload}`, minus the empty DAG's",
+            )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
