@@ -49,6 +49,8 @@ def base_env(extra_path: str | None = None) -> dict[str, str]:
     return env
 
 
+EXAMPLE_BUCKET = "e2e-example-pipeline"
+
 class AirflowStack:
     """PostgreSQL + emulator + four Airflow components, started once, stopped always."""
 
@@ -105,6 +107,9 @@ class AirflowStack:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
                 "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
                 "AIRFLOW_CONN_GEMINI_TUNING_DEFAULT": self.emulator.connection_json(),
+                # Read by the example DAGs (dags/, linked into the e2e DAGs folder) when they are parsed.
+                "AIRFLOW_TUNING_BUCKET": EXAMPLE_BUCKET,
+                "AIRFLOW_TUNING_POLL_INTERVAL": "1",
             }
         )
         return env
@@ -121,7 +126,7 @@ class AirflowStack:
         self.postgres.start()
         self.timings["postgres"] = time.monotonic() - t0
         self.emulator.start()
-        for bucket in buckets:
+        for bucket in (*buckets, EXAMPLE_BUCKET):
             self.emulator.create_bucket(bucket)
         self.timings["emulator"] = time.monotonic() - t0
         env = self.airflow_env()

@@ -1,0 +1,1 @@
+../../../dags/gemini_scheduled_retraining.py
