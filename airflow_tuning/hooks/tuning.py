@@ -258,6 +258,7 @@ def build_genai_client(settings: ConnectionSettings) -> Any:
     http_options = types.HttpOptions(
         base_url=settings.api_endpoint,
         retry_options=settings.retry.http_retry_options(),
+        async_client_args=_async_pool_args(),
     )
     return genai.Client(
         vertexai=True,
@@ -266,6 +267,25 @@ def build_genai_client(settings: ConnectionSettings) -> Any:
         credentials=build_credentials(settings),
         http_options=http_options,
     )
+
+
+ASYNC_POOL_SIZE = 100
+
+
+def _async_pool_args() -> dict[str, Any] | None:
+    """Keep up to ``ASYNC_POOL_SIZE`` connections alive on the async httpx transport.
+
+    httpx keeps only 20 idle connections by default; an evaluation with 32 calls in flight, or a triggerer
+    polling many jobs, then closes and reopens connections all the time (measured: 1,000 evaluation calls
+    at concurrency 32 took 7.8 s instead of 6.8 s). google-genai passes these arguments to aiohttp instead
+    when aiohttp is installed, where they do not apply, so they are only set for httpx.
+    """
+    import httpx
+    from google.genai import _api_client
+
+    if getattr(_api_client, "has_aiohttp", True):
+        return None
+    return {"limits": httpx.Limits(max_connections=ASYNC_POOL_SIZE, max_keepalive_connections=ASYNC_POOL_SIZE)}
 
 
 def build_storage_client(settings: ConnectionSettings) -> Any:

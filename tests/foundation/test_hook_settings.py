@@ -125,3 +125,18 @@ async def test_async_client_is_shared_per_connection(set_conn):
     assert other is not first
     assert other._api_client.project == "p2"
     GeminiTuningHook.forget_async_clients()
+
+
+def test_async_transport_keeps_a_large_pool_alive(set_conn):
+    """Evaluation runs 32 calls at once: httpx's default of 20 idle connections would churn connections."""
+    from google.genai import _api_client
+
+    set_conn({**BASE, "api_endpoint": "http://127.0.0.1:1"})
+    client = GeminiTuningHook().get_genai_client()
+    args = client._api_client._http_options.async_client_args
+    if _api_client.has_aiohttp:
+        assert not args  # aiohttp manages its own pool; httpx arguments would not apply
+    else:
+        assert args["limits"].max_keepalive_connections >= 32
+        pool = client._api_client._async_httpx_client._transport._pool
+        assert pool._max_keepalive_connections >= 32
