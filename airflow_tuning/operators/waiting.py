@@ -18,25 +18,12 @@ from airflow_tuning.job_watch import WaitResult, wait_sync
 from airflow_tuning.polling import PollPolicy, deadline_after
 
 
-class TuningJobWaitingMixin:
-    """Poll settings, the hook and the two ways to wait (triggerer or worker), shared by the operators."""
+class TuningJobClientMixin:
+    """The poll policy, the hook and the backend's tunings client, shared by the operators and the sensor."""
 
     gcp_conn_id: str
-    deferrable: bool
-    wait_for_completion: bool
-    timeout: float | timedelta | None
-    execution_timeout: timedelta | None
     poll_settings: dict[str, Any]
     backend: str = VERTEX
-
-    def _init_waiting(
-        self, gcp_conn_id: str, deferrable: bool, wait_for_completion: bool, timeout: Any, **poll: Any
-    ) -> None:
-        self.gcp_conn_id = gcp_conn_id
-        self.deferrable = deferrable
-        self.wait_for_completion = wait_for_completion
-        self.timeout = timeout
-        self.poll_settings = PollPolicy.build(**poll).to_kwargs()  # validated when the DAG is parsed
 
     @property
     def policy(self) -> PollPolicy:
@@ -47,8 +34,26 @@ class TuningJobWaitingMixin:
         return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
 
     def _tunings_client(self) -> Any:
-        """The client whose ``tunings.get`` / ``tunings.cancel`` serve this operator's backend."""
+        """The client whose ``tunings.get`` / ``tunings.cancel`` serve this task's backend."""
         return self.hook.get_tunings_client(self.backend)
+
+
+class TuningJobWaitingMixin(TuningJobClientMixin):
+    """The two ways to wait (triggerer or worker), shared by the operators."""
+
+    deferrable: bool
+    wait_for_completion: bool
+    timeout: float | timedelta | None
+    execution_timeout: timedelta | None
+
+    def _init_waiting(
+        self, gcp_conn_id: str, deferrable: bool, wait_for_completion: bool, timeout: Any, **poll: Any
+    ) -> None:
+        self.gcp_conn_id = gcp_conn_id
+        self.deferrable = deferrable
+        self.wait_for_completion = wait_for_completion
+        self.timeout = timeout
+        self.poll_settings = PollPolicy.build(**poll).to_kwargs()  # validated when the DAG is parsed
 
     def _defer_on(self, names: Sequence[str], *, cancel_on_kill: bool) -> None:
         """Wait in the triggerer. Without ``timeout`` the task's ``execution_timeout`` bounds the wait, so

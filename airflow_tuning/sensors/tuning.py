@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -28,6 +27,7 @@ from airflow_tuning.job_summary import Verdict, error_message, judge, summarize
 from airflow_tuning.job_watch import event_verdict, is_transient, qualify_job_name
 from airflow_tuning.links import TuningJobLink
 from airflow_tuning.operators.gemini_api import persist_job
+from airflow_tuning.operators.waiting import TuningJobClientMixin
 from airflow_tuning.polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_MAX_TRANSIENT_ERRORS,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class TuningJobSensor(BaseSensorOperator):
+class TuningJobSensor(TuningJobClientMixin, BaseSensorOperator):
     """Succeed when a tuning job SUCCEEDED, returning its summary; fail when it ended otherwise.
 
     FAILED fails with Vertex's error message, CANCELLED and EXPIRED fail too. As for every Airflow sensor,
@@ -91,16 +91,8 @@ class TuningJobSensor(BaseSensorOperator):
         self._tracker = StateTracker()
         self._transient_errors = 0
 
-    @property
-    def policy(self) -> PollPolicy:
-        return PollPolicy(**self.poll_settings)
-
-    @cached_property
-    def hook(self) -> GeminiTuningHook:
-        return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
-
     def _client(self) -> Any:
-        return ProgressLog(self.hook.get_tunings_client(self.backend), self.log)
+        return ProgressLog(self._tunings_client(), self.log)
 
     def _resolve_name(self) -> str:
         try:
