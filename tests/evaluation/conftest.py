@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.dag_results import task_state, xcom  # noqa: F401 - re-exported to the tests here
+
 BUCKET = "evaluation-tests"
 ITEMS = 40
 SYLLABLES = ("ka", "lo", "mi", "ra", "tu", "ne", "so", "vi")
@@ -117,24 +119,3 @@ def fast_retry_conn(emulator, monkeypatch):
     yield emulator
     GeminiTuningHook.forget_async_clients()
 
-
-def xcom(run, task_id: str, key: str = "return_value"):
-    """A task's XCom value from the metadata DB after ``dag.test()``."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        row = session.scalars(
-            select(XComModel).where(
-                XComModel.dag_id == run.dag_id,
-                XComModel.run_id == run.run_id,
-                XComModel.task_id == task_id,
-                XComModel.key == key,
-            )
-        ).first()
-        return None if row is None else XComModel.deserialize_value(row)
-
-
-def task_state(run, task_id: str) -> str:
-    return str(run.get_task_instance(task_id).state)

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests.dag_results import states, xcom  # noqa: F401 - re-exported to the tests here
+
 BUCKET = "tuning-data"
 # The example DAGs read these when they are imported: poll fast, use the emulator's bucket.
 os.environ["AIRFLOW_TUNING_POLL_INTERVAL"] = "0.3"
@@ -32,20 +34,3 @@ def fresh_dag(module_name: str):
     module = importlib.reload(module) if module else importlib.import_module(f"dags.{module_name}")
     return module.dag
 
-
-def xcom(run, task_id: str, key: str = "return_value"):
-    """A task's XCom value from a finished ``dag.test()`` run."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = (
-            session.query(XComModel)
-            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, key=key, map_index=-1)
-            .one_or_none()
-        )
-        return XComModel.deserialize_value(row) if row is not None else None
-
-
-def states(run) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}

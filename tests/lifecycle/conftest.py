@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.dag_results import task_state, xcom  # noqa: F401 - re-exported to the tests here
+
 BUCKET = "lifecycle-tests"
 
 
@@ -85,20 +87,3 @@ def wait_for_state(client) -> Callable[..., Any]:
 
     return _wait
 
-
-def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
-    """An XCom value of a finished ``dag.test()`` run (the column is JSON: values come back decoded)."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        value = session.scalars(
-            XComModel.get_many(
-                run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key
-            ).with_only_columns(XComModel.value)
-        ).first()
-    return value
-
-
-def task_state(run: Any, task_id: str) -> str:
-    return str(run.get_task_instance(task_id).state)
