@@ -8,6 +8,7 @@ one pure-ASGI middleware so that they cost nothing when no fault is configured.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from typing import Any
@@ -25,6 +26,7 @@ from airflow_tuning.emulator.lifecycle import Lifecycle
 from airflow_tuning.emulator.state import Config, Stats, Store
 from airflow_tuning.emulator.wire import ApiError, error_response, invalid, json_response, read_json
 
+logger = logging.getLogger(__name__)
 ADMIN_PREFIX = "/_emulator"
 FAULT_MESSAGE = "Injected fault (emulator): the service is temporarily unable to handle the request."
 
@@ -94,7 +96,7 @@ class EmulatorMiddleware:
         if decision is not None:
             ctx.stats.faults["latency"] += 1
         try:
-            await self.app(scope, receive, send)
+            await _answer_keeping_connection(self.app, scope, receive, send)
         finally:
             ctx.stats.requests[scope.get(TEMPLATE_KEY) or f"{scope['method']} (no route)"] += 1
 
@@ -104,6 +106,29 @@ class EmulatorMiddleware:
             if match == Match.FULL:
                 return child[TEMPLATE_KEY]
         return f"{scope['method']} (no route)"
+
+
+async def _answer_keeping_connection(app: Any, scope: Any, receive: Any, send: Any) -> None:
+    """Run ``app``; an unexpected error it has already answered (500) is logged, not re-raised.
+
+    Starlette answers an unhandled exception with our 500 body and then re-raises it, and uvicorn closes
+    the connection of any request that raised: a client keeping the connection alive would then see its
+    next request fail. Swallowing the already-answered error keeps the connection usable.
+    """
+    completed = False
+
+    async def tracking_send(message: Any) -> None:
+        nonlocal completed
+        await send(message)
+        if message.get("type") == "http.response.body" and not message.get("more_body", False):
+            completed = True
+
+    try:
+        await app(scope, receive, tracking_send)
+    except Exception:
+        if not completed:
+            raise
+        logger.exception("Internal error in the emulator while answering %s %s", scope["method"], scope["path"])
 
 
 async def _discard(message: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from airflow_tuning.emulator import model_filters
 from airflow_tuning.emulator.context import Context, parent_of, versioned
 from airflow_tuning.emulator.datasets import steps_per_epoch
 from airflow_tuning.emulator.state import Store
@@ -195,9 +196,14 @@ def routes(ctx: Context) -> list[Any]:
 
     async def list_models(request: Request) -> Response:
         prefix = parent_of(request) + "/models/"
-        wanted = _display_name_filter(request.query_params.get("filter", ""))
-        found = [render(m, find_version(m, None)) for n, m in sorted(store.models.items())
-                 if n.startswith(prefix) and (wanted is None or m.get("displayName") == wanted)]
+        expression = model_filters.parse(request.query_params.get("filter", ""))
+        found = []
+        for name, model in sorted(store.models.items()):
+            if name.startswith(prefix):
+                version = find_version(model, None)
+                view = render(model, version)
+                if model_filters.matches(expression, view, version["baseModel"]):
+                    found.append(view)
         page, token = _page(request, found)
         body: dict[str, Any] = {"models": page}
         if token:
@@ -223,17 +229,6 @@ def routes(ctx: Context) -> list[Any]:
         *versioned("models", list_models, "GET"),
         *versioned("models/{id}", get_model, "GET"),
     ]
-
-
-def _display_name_filter(expression: str) -> str | None:
-    """The one filter Model Registry users need here: ``display_name="x"`` (or ``displayName``)."""
-    expression = expression.strip()
-    if not expression:
-        return None
-    match = re.fullmatch(r'(?:display_name|displayName)\s*=\s*"([^"]*)"', expression)
-    if not match:
-        raise invalid(f"Unsupported filter {expression!r}: only display_name=\"...\" is supported.")
-    return match.group(1)
 
 
 def merge_aliases_into(model: dict[str, Any], version: dict[str, Any], aliases: list[Any]) -> None:

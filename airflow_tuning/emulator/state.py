@@ -9,6 +9,7 @@ a job that was RUNNING before the restart finishes on time after it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import tempfile
@@ -27,15 +28,22 @@ class Config:
     latency: float = 0.0
 
     def update(self, values: dict[str, Any]) -> None:
-        for key in ("job_duration", "latency"):
-            if key in values and values[key] is not None:
-                number = float(values[key])
-                if number < 0:
-                    raise ValueError(f"{key} must be >= 0, got {number}")
-                setattr(self, key, number)
+        """Apply every value or none: each must be a finite, non-negative number of seconds."""
         unknown = set(values) - {"job_duration", "latency"}
         if unknown:
             raise ValueError(f"unknown config keys: {sorted(unknown)}; known: job_duration, latency")
+        checked = {}
+        for key in ("job_duration", "latency"):
+            value = values.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{key} must be a number of seconds, got {type(value).__name__} {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{key} must be a finite number of seconds >= 0, got {value!r}")
+            checked[key] = float(value)
+        for key, number in checked.items():
+            setattr(self, key, number)
 
     def as_dict(self) -> dict[str, Any]:
         return {"job_duration": self.job_duration, "latency": self.latency}

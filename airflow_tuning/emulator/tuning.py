@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from airflow_tuning.emulator import registry
+from airflow_tuning.emulator import filters, registry
 from airflow_tuning.emulator.context import Context, api_version, parent_of, versioned
 from airflow_tuning.emulator.lifecycle import DEFAULT_EPOCHS, DURATION_LABEL
 from airflow_tuning.emulator.wire import camelize, int64, invalid, json_response, not_found, read_json
@@ -38,7 +38,6 @@ _SPEC_FIELDS = {"trainingDatasetUri", "validationDatasetUri", "hyperParameters",
 _HYPER_FIELDS = {"epochCount", "learningRateMultiplier", "learningRate", "adapterSize", "batchSize"}
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-_CLAUSE = re.compile(r'^\s*([A-Za-z_][\w.\-]*)\s*(!=|=|:)\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$')
 
 
 def base_model_id(value: str) -> str | None:
@@ -119,44 +118,19 @@ def _hyper_parameters(hyper: Any) -> dict[str, Any]:
 
 
 # -- list filter --------------------------------------------------------------------------------------
-def parse_filter(text: str) -> list[tuple[str, str, str]]:
-    """``labels.team="a" AND state="JOB_STATE_RUNNING"`` -> [(field, op, value), ...]."""
-    if not text or not text.strip():
-        return []
-    clauses = []
-    for part in re.split(r"\s+AND\s+", text.strip()):
-        match = _CLAUSE.match(part)
-        if not match:
-            raise invalid(f"Invalid filter {text!r}: cannot parse {part!r}; "
-                          'use e.g. labels.key="value" AND state="JOB_STATE_RUNNING".')
-        field_name, op, quoted, bare = match.groups()
-        value = quoted.replace('\\"', '"') if quoted is not None else bare
-        if not (field_name.startswith("labels.") or field_name in _FILTER_FIELDS):
-            raise invalid(f"Invalid filter {text!r}: unsupported field {field_name!r}.")
-        clauses.append((field_name, op, value))
-    return clauses
+_FILTER_FIELDS = filters.spellings(
+    "state", "baseModel", "tunedModelDisplayName", "description", "createTime", "updateTime", "endTime",
+    aliases={"display_name": "tunedModelDisplayName", "displayName": "tunedModelDisplayName"},
+)
 
 
-_FILTER_FIELDS = {"state": "state", "base_model": "baseModel", "baseModel": "baseModel",
-                  "tuned_model_display_name": "tunedModelDisplayName",
-                  "tunedModelDisplayName": "tunedModelDisplayName", "display_name": "tunedModelDisplayName"}
+def parse_filter(text: str) -> filters.Expression:
+    """``labels.team="a" AND (state="JOB_STATE_RUNNING" OR state="JOB_STATE_QUEUED")``, as Vertex parses it."""
+    return filters.parse(text, _FILTER_FIELDS)
 
 
-def matches(job_view: dict[str, Any], clauses: list[tuple[str, str, str]]) -> bool:
-    for field_name, op, value in clauses:
-        if field_name.startswith("labels."):
-            actual = (job_view.get("labels") or {}).get(field_name[len("labels."):])
-        else:
-            actual = job_view.get(_FILTER_FIELDS[field_name])
-        if op == ":":
-            ok = actual is not None if value == "*" else (actual is not None and value in str(actual))
-        elif op == "=":
-            ok = actual == value
-        else:
-            ok = actual != value
-        if not ok:
-            return False
-    return True
+def matches(job_view: dict[str, Any], expression: filters.Expression) -> bool:
+    return filters.matches(expression, job_view.get, job_view.get("labels") or {})
 
 
 def _token(job: dict[str, Any]) -> str:

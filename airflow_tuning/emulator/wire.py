@@ -8,6 +8,7 @@ timestamps, and report errors as ``{"error": {"code", "message", "status"}}``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -69,8 +70,9 @@ def error_response(code: int, message: str, status: str | None = None) -> Respon
 
 
 def json_response(body: Any, status_code: int = 200) -> Response:
+    """Standard JSON only (``allow_nan=False``): Google never writes a bare NaN or Infinity."""
     return Response(
-        content=json.dumps(body, separators=(",", ":")).encode(),
+        content=json.dumps(body, separators=(",", ":"), allow_nan=False).encode(),
         status_code=status_code,
         media_type="application/json",
     )
@@ -84,12 +86,32 @@ async def read_json(request: Any, *, allow_empty: bool = False) -> dict[str, Any
             return {}
         raise invalid("Invalid JSON payload received. The request body is empty.")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise invalid("Invalid JSON payload received. The body is nested too deeply.") from None
     except ValueError as err:
         raise invalid(f"Invalid JSON payload received. {err}.") from None
     if not isinstance(body, dict):
         raise invalid("Invalid JSON payload received. The request body must be a JSON object.")
     return body
+
+
+def _reject_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON; Google's parsers refuse them, and so do we."""
+    raise ValueError(f"Unexpected token {name}: not a JSON value (NaN and Infinity are not JSON)")
+
+
+def finite(value: Any, field: str) -> float:
+    """``value`` as a finite number (JSON numbers, or the strings proto3 JSON allows), else INVALID_ARGUMENT."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise invalid(f"Invalid value for {field}: expected a number, got {type(value).__name__}.")
+    try:
+        number = float(value)
+    except ValueError:
+        raise invalid(f"Invalid value for {field}: {value!r} is not a number.") from None
+    if not math.isfinite(number):
+        raise invalid(f"Invalid value for {field}: {value!r} is not a finite number.")
+    return number
 
 
 def camel(name: str) -> str:
