@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from airflow_tuning.emulator import gemini_api, registry, serving, tuning
+from airflow_tuning.emulator import endpoints, gemini_api, model_admin, publishers, registry, serving, tuning
 from airflow_tuning.emulator.context import TEMPLATE_KEY, Context
 from airflow_tuning.emulator.faults import FaultPlan
 from airflow_tuning.emulator.lifecycle import Lifecycle
@@ -40,7 +40,8 @@ def build_context(*, store: Store, config: Config, storage_url: str | None,
 def create_app(ctx: Context) -> EmulatorMiddleware:
     """The whole emulator as one ASGI callable."""
     # Most frequent first: Starlette tries routes in order, and job polling dominates the traffic.
-    api_routes = [*tuning.routes(ctx), *registry.routes(ctx), *serving.routes(ctx), *gemini_api.routes(ctx)]
+    api_routes = [*tuning.routes(ctx), *registry.routes(ctx), *model_admin.routes(ctx), *serving.routes(ctx),
+                  *endpoints.routes(ctx), *publishers.routes(), *gemini_api.routes(ctx)]
     app = Starlette(
         routes=[*admin_routes(ctx), *api_routes],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},

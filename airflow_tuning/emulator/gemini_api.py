@@ -109,8 +109,8 @@ def _hyperparameters(value: Any) -> dict[str, Any]:
     if out["epochCount"] < 1 or out["batchSize"] < 1:
         raise invalid(f"epoch_count and batch_size must be >= 1, got {out['epochCount']} and {out['batchSize']}.")
     for key in ("learningRate", "learningRateMultiplier"):
-        if key in out and not out[key] > 0:
-            raise invalid(f"{key} must be > 0, got {out[key]}.")
+        if key in out and not 0 < out[key] < math.inf:
+            raise invalid(f"{key} must be a finite number > 0, got {out[key]}.")
     return out
 
 

@@ -32,6 +32,8 @@ from airflow_tuning.emulator.wire import (
 )
 
 DEFAULT_ALIAS = "default"
+#: What Vertex AI labels a tuned model with; google-genai lists tuned models by ``labels.tune-type:*``.
+TUNED_MODEL_LABELS = {"tune-type": "sft"}
 ALIAS_RE = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$")
 MODEL_NAME_RE = re.compile(r"^(?:(projects/[^/]+/locations/[^/]+)/)?models/([^/@]+)(?:@([^/@]+))?$")
 
@@ -53,7 +55,7 @@ def publish(store: Store, job: dict[str, Any], examples: list[Any]) -> dict[str,
             "name": name,
             "displayName": display or f"{base.rsplit('/', 1)[-1]}-tuned-{job['name'].rsplit('/', 1)[-1]}",
             "description": request.get("description", ""),
-            "labels": dict(request.get("labels") or {}),
+            "labels": {**(request.get("labels") or {}), **TUNED_MODEL_LABELS},
             "createTime": when,
             "versions": {},
         }
@@ -161,7 +163,7 @@ def render(model: dict[str, Any], version: dict[str, Any]) -> dict[str, Any]:
         "versionDescription": version.get("description", ""),
         "createTime": timestamp(model["createTime"]),
         "updateTime": timestamp(model["updateTime"]),
-        "labels": model.get("labels", {}),
+        "labels": {**model.get("labels", {}), **version.get("labels", {})},
         "deployedModels": [
             {"endpoint": c["endpoint"], "deployedModelId": c["endpoint"].rsplit("/", 1)[-1]}
             for c in version["checkpoints"]

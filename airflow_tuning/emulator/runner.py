@@ -68,9 +68,11 @@ class Emulator:
         import uvicorn
         from gcp_storage_emulator.server import create_server
 
+        from airflow_tuning.emulator import proto_check
         from airflow_tuning.emulator.app import build_context, create_app
         from airflow_tuning.emulator.state import Config, Store
 
+        proto_check.warm_up()
         # gcp-storage-emulator logs every request at INFO; its errors still show.
         logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
         if self.state_file:

@@ -15,10 +15,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from airflow_tuning.emulator import filters, registry
+from airflow_tuning.emulator import filters, proto_check, registry
 from airflow_tuning.emulator.context import Context, api_version, parent_of, versioned
 from airflow_tuning.emulator.lifecycle import DEFAULT_EPOCHS, DURATION_LABEL
-from airflow_tuning.emulator.wire import camelize, int64, invalid, json_response, not_found, read_json
+from airflow_tuning.emulator.wire import camelize, finite, int64, invalid, json_response, not_found, read_json
 
 BASE_MODELS = (
     "gemini-2.5-flash",
@@ -56,6 +56,7 @@ def _unknown(name: str) -> Exception:
 
 def validate_request(body: dict[str, Any]) -> dict[str, Any]:
     """The create request, camelCased, checked and with hyper-parameter defaults filled in."""
+    proto_check.check(body, "TuningJob")
     body = camelize(body)
     for key in body:
         if key not in _REQUEST_FIELDS and key not in _OUTPUT_ONLY:
@@ -101,9 +102,11 @@ def _hyper_parameters(hyper: Any) -> dict[str, Any]:
     out = dict(hyper)
     try:
         epochs = int(hyper.get("epochCount", DEFAULT_EPOCHS))
-        multiplier = float(hyper.get("learningRateMultiplier", 1.0))
     except (TypeError, ValueError):
-        raise invalid("epochCount must be an integer and learningRateMultiplier a number.") from None
+        raise invalid("epochCount must be an integer.") from None
+    multiplier = finite(hyper.get("learningRateMultiplier", 1.0), "learningRateMultiplier")
+    if "learningRate" in hyper:
+        out["learningRate"] = finite(hyper["learningRate"], "learningRate")
     if not 1 <= epochs <= 100:
         raise invalid(f"epochCount must be between 1 and 100, got {epochs}.")
     if multiplier <= 0:
