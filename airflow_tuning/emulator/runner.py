@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
-import time
 import urllib.parse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_tuning.emulator.server_thread import ServerThread
 
 DEFAULT_PROJECT = "emulator-project"
 DEFAULT_LOCATION = "us-central1"
-START_TIMEOUT = 30.0
 
 
 class Emulator:
@@ -48,8 +47,8 @@ class Emulator:
         self.initial_faults = faults
         self.api_url = ""
         self.storage_url = ""
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server: ServerThread | None = None
+        self._storage_server: ServerThread | None = None
         self._gcs: Any = None
         self._storage_client: Any = None
 
@@ -65,61 +64,52 @@ class Emulator:
         self.stop()
 
     def start(self) -> Emulator:
-        import uvicorn
         from gcp_storage_emulator.server import create_server
 
         from airflow_tuning.emulator import proto_check
         from airflow_tuning.emulator.app import build_context, create_app
+        from airflow_tuning.emulator.server_thread import ServerThread, bind
         from airflow_tuning.emulator.state import Config, Store
+        from airflow_tuning.emulator.storage_front import StorageFront
 
         proto_check.warm_up()
         # gcp-storage-emulator logs every request at INFO; its errors still show.
         logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
+        # The backend listens on a private loopback port; clients reach it through the storage front.
         if self.state_file:
-            self._gcs = create_server(self.host, self.storage_port, in_memory=False,
-                                      data_dir=f"{self.state_file}.gcs")
+            self._gcs = create_server("127.0.0.1", 0, in_memory=False, data_dir=f"{self.state_file}.gcs")
         else:
-            self._gcs = create_server(self.host, self.storage_port, in_memory=True)
+            self._gcs = create_server("127.0.0.1", 0, in_memory=True)
         self._gcs.start()
-        storage_port = self._gcs._api._httpd.server_address[1]
-        self.storage_url = f"http://{self.host}:{storage_port}"
-
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        backend_port = self._gcs._api._httpd.server_address[1]
         try:
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            self._gcs.stop()
+            storage_sock = bind(self.host, self.storage_port)
+            self._storage_server = ServerThread(StorageFront(f"http://127.0.0.1:{backend_port}"), storage_sock,
+                                                "emulator-storage").start()
+            self.storage_url = f"http://{self.host}:{storage_sock.getsockname()[1]}"
+            sock = bind(self.host, self.port)
+        except (OSError, RuntimeError):
+            self.stop()
             raise
         self.api_url = f"http://{self.host}:{sock.getsockname()[1]}"
 
         ctx = build_context(store=Store(self.state_file, self.seed),
                             config=Config(job_duration=self.job_duration, latency=self.latency),
                             storage_url=self.storage_url, faults=self.initial_faults, seed=self.seed)
-        config = uvicorn.Config(create_app(ctx), loop="auto", http="auto", lifespan="off",
-                                access_log=False, log_level="warning", backlog=4096, timeout_keep_alive=60,
-                                timeout_graceful_shutdown=5)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="emulator-api", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"The emulator API server did not start on {self.api_url}")
-            time.sleep(0.01)
+        try:
+            self._server = ServerThread(create_app(ctx), sock, "emulator-api").start()
+        except RuntimeError:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for server in (self._server, self._storage_server):
+            if server is not None:
+                server.stop()
         if self._gcs is not None:
             self._gcs.stop()
-        self._server = self._thread = self._gcs = None
+        self._server = self._storage_server = self._gcs = None
 
     # -- connection -----------------------------------------------------------------------------------
     def connection_extra(self, **extra: Any) -> dict[str, Any]:
