@@ -3,25 +3,22 @@
 A field of the wrong type (``batchSize`` as an object, an integer ``tunedModelName``, a label that is not a
 string) is INVALID_ARGUMENT naming the field, never a crash in a handler. Unknown fields are left to each
 route's own check, which words Vertex AI's ``Unknown name`` message. The protos cost about a second to
-import, so :func:`warm_up` loads them on a background thread when the emulator starts.
+import, so :func:`load` is called when the emulator starts.
 """
 
 from __future__ import annotations
 
 import importlib
-import threading
 from typing import Any
 
 from airflow_tuning.emulator.wire import invalid
 
 #: message name -> module under google.cloud.aiplatform_{version}.types
 _MODULES = {"TuningJob": "tuning_job", "Model": "model"}
-_lock = threading.Lock()
 
 
 def _message_class(message: str, version: str) -> Any:
-    with _lock:
-        module = importlib.import_module(f"google.cloud.aiplatform_{version}.types.{_MODULES[message]}")
+    module = importlib.import_module(f"google.cloud.aiplatform_{version}.types.{_MODULES[message]}")
     return getattr(module, message)
 
 
@@ -38,13 +35,12 @@ def check(body: dict[str, Any], message: str, version: str = "v1beta1") -> None:
         raise invalid("Invalid JSON payload received. The body is nested too deeply.") from None
 
 
-def warm_up() -> threading.Thread:
-    """Import the protos in the background, so that the first create does not wait for them."""
-    def load() -> None:
-        for version in ("v1beta1", "v1"):
-            for message in _MODULES:
-                _message_class(message, version)
+def load() -> None:
+    """Import the protos now (about a second, once per process), so that no request waits for them.
 
-    thread = threading.Thread(target=load, name="emulator-proto-warm-up", daemon=True)
-    thread.start()
-    return thread
+    Synchronous on purpose: importing google.cloud.aiplatform_* on a second thread while the caller's
+    thread imports it too leaves partially initialised modules behind.
+    """
+    for version in ("v1beta1", "v1"):
+        for message in _MODULES:
+            _message_class(message, version)

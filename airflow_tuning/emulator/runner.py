@@ -72,7 +72,7 @@ class Emulator:
         from airflow_tuning.emulator.state import Config, Store
         from airflow_tuning.emulator.storage_front import StorageFront
 
-        proto_check.warm_up()
+        proto_check.load()
         # gcp-storage-emulator logs every request at INFO; its errors still show.
         logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
         # The backend listens on a private loopback port; clients reach it through the storage front.
