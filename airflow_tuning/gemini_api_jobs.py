@@ -249,8 +249,8 @@ def belongs_to(job: GeminiApiTuningJob, prefix: str) -> bool:
 class ProgressLog:
     """Wraps a client's ``tunings`` so that every fetched run whose progress changed is logged.
 
-    Works around a sync or an async client alike (the same wait loops drive both); jobs without progress
-    (Vertex AI) pass through untouched.
+    Works around a sync or an async client alike (the same wait loops drive both): a Developer-API run's
+    percentage, a Vertex AI job's sub-state and epoch/step progress when the API reports them.
     """
 
     def __init__(self, client: Any, log: Any) -> None:
@@ -272,10 +272,12 @@ class ProgressLog:
         return self._observe(await pending)
 
     def _observe(self, job: Any) -> Any:
-        progress = job.progress() if callable(getattr(job, "progress", None)) else ""
-        if progress and self._seen.get(job.name) != progress:
-            self._seen[job.name] = progress
-            self._log.info("Tuning %s: %s complete", job.name, progress)
+        from airflow_tuning.job_progress import progress_line
+
+        line = progress_line(job)
+        if line and self._seen.get(job.name) != line:
+            self._seen[job.name] = line
+            self._log.info("%s", line)
         return job
 
     def cancel(self, *, name: str) -> Any:

@@ -22,6 +22,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--project", default="emulator-project")
     parser.add_argument("--location", default="us-central1")
     parser.add_argument("--job-duration", type=float, default=10.0, help="seconds a tuning job takes")
+    parser.add_argument("--detailed-job-states", action="store_true",
+                        help="jobs report JOB_STATE_QUEUED, tuningJobState sub-states and epoch/step progress "
+                             "(per job: label emulator-job-states=detailed|simple)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
     parser.add_argument("--state-file", default=None, help="keep jobs and models in this JSON file")
     parser.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
@@ -49,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator = Emulator(job_duration=args.job_duration, latency=args.latency, seed=args.seed,
                         state_file=args.state_file, host=args.host, port=args.port,
                         storage_port=args.storage_port, project=args.project, location=args.location,
-                        faults=faults)
+                        faults=faults, detailed_job_states=args.detailed_job_states)
     try:
         emulator.start()
     except (OSError, ValueError, RuntimeError) as err:

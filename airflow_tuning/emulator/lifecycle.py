@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from airflow_tuning import job_states as js
-from airflow_tuning.emulator import registry
+from airflow_tuning.emulator import registry, timeline
 from airflow_tuning.emulator.datasets import DatasetError, data_stats, parse_dataset, read_object
 from airflow_tuning.emulator.state import Config, Store
 from airflow_tuning.emulator.wire import RPC_CANCELLED, RPC_INVALID_ARGUMENT, failed_precondition, timestamp
@@ -69,6 +69,7 @@ class Lifecycle:
             "error": None,
             "stats": None,
             "tunedModel": None,
+            "detailed": timeline.wanted(labels, self.config.detailed_job_states),
         }
         self.store.jobs[job["name"]] = job
         self.store.save()
@@ -82,7 +83,7 @@ class Lifecycle:
         if job["cancelTime"] is not None:
             return js.CANCELLED if now >= job["cancelEndTime"] else js.CANCELLING
         if now < job["startTime"]:
-            return js.PENDING
+            return js.QUEUED if timeline.queued(job, now) else js.PENDING
         if now < job["endTime"]:
             return js.RUNNING
         return js.SUCCEEDED
@@ -174,7 +175,7 @@ class Lifecycle:
         out["createTime"] = timestamp(job["createTime"])
         started = job["cancelTime"] is None or job["cancelTime"] > job["startTime"]
         changed = job["createTime"]
-        if started and state != js.PENDING:
+        if started and state not in (js.PENDING, js.QUEUED):
             out["startTime"] = timestamp(job["startTime"])
             changed = job["startTime"]
         if state == js.FAILED:
@@ -192,8 +193,9 @@ class Lifecycle:
             if job["tunedModel"] is not None:
                 out["tunedModel"] = job["tunedModel"]
         out["updateTime"] = timestamp(changed)
-        if job["stats"] is not None and state != js.PENDING:
+        if job["stats"] is not None and state not in (js.PENDING, js.QUEUED):
             out["tuningDataStats"] = job["stats"]
+        out.update(timeline.progress(job, state, now, len(self.store.examples.get(job["name"], []))))
         return restrict(out) if api_version == "v1" else out
 
 

@@ -29,13 +29,16 @@ class Emulator:
     :param state_file: JSON file keeping jobs, models, endpoints and learned examples across restarts
         (the emulated bucket contents are kept next to it, in ``<state_file>.gcs``).
     :param faults: initial fault plan, as for :meth:`set_faults`.
+    :param detailed_job_states: every job reports JOB_STATE_QUEUED, ``tuningJobState`` sub-states and
+        ``tuningJobMetadata`` progress (label ``emulator-job-states: detailed|simple`` decides per job).
     """
 
     def __init__(self, job_duration: float = 2.0, latency: float = 0.0, seed: int = 0,
                  state_file: str | None = None, host: str = "127.0.0.1", port: int = 0, storage_port: int = 0,
                  project: str = DEFAULT_PROJECT, location: str = DEFAULT_LOCATION,
-                 faults: list[dict[str, Any]] | None = None) -> None:
+                 faults: list[dict[str, Any]] | None = None, detailed_job_states: bool = False) -> None:
         self.job_duration = job_duration
+        self.detailed_job_states = detailed_job_states
         self.latency = latency
         self.seed = seed
         self.state_file = state_file
@@ -94,7 +97,8 @@ class Emulator:
         self.api_url = f"http://{self.host}:{sock.getsockname()[1]}"
 
         ctx = build_context(store=Store(self.state_file, self.seed),
-                            config=Config(job_duration=self.job_duration, latency=self.latency),
+                            config=Config(job_duration=self.job_duration, latency=self.latency,
+                                          detailed_job_states=self.detailed_job_states),
                             storage_url=self.storage_url, faults=self.initial_faults, seed=self.seed)
         try:
             self._server = ServerThread(create_app(ctx), sock, "emulator-api").start()
@@ -154,8 +158,10 @@ class Emulator:
     def clear_faults(self) -> None:
         self._admin("DELETE", "/faults")
 
-    def configure(self, job_duration: float | None = None, latency: float | None = None) -> dict[str, Any]:
-        values = {k: v for k, v in (("job_duration", job_duration), ("latency", latency)) if v is not None}
+    def configure(self, job_duration: float | None = None, latency: float | None = None,
+                  detailed_job_states: bool | None = None) -> dict[str, Any]:
+        values = {k: v for k, v in (("job_duration", job_duration), ("latency", latency),
+                                    ("detailed_job_states", detailed_job_states)) if v is not None}
         return self._admin("POST", "/config", values)
 
     # -- storage --------------------------------------------------------------------------------------

@@ -26,12 +26,17 @@ class Config:
 
     job_duration: float = 2.0
     latency: float = 0.0
+    detailed_job_states: bool = False
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply every value or none: each must be a finite, non-negative number of seconds."""
-        unknown = set(values) - {"job_duration", "latency"}
+        unknown = set(values) - {"job_duration", "latency", "detailed_job_states"}
         if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}; known: job_duration, latency")
+            raise ValueError(f"unknown config keys: {sorted(unknown)}; "
+                             "known: job_duration, latency, detailed_job_states")
+        detailed = values.get("detailed_job_states")
+        if detailed is not None and not isinstance(detailed, bool):
+            raise ValueError(f"detailed_job_states must be true or false, got {detailed!r}")
         checked = {}
         for key in ("job_duration", "latency"):
             value = values.get(key)
@@ -44,9 +49,12 @@ class Config:
             checked[key] = float(value)
         for key, number in checked.items():
             setattr(self, key, number)
+        if detailed is not None:
+            self.detailed_job_states = detailed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"job_duration": self.job_duration, "latency": self.latency}
+        return {"job_duration": self.job_duration, "latency": self.latency,
+                "detailed_job_states": self.detailed_job_states}
 
 
 @dataclass

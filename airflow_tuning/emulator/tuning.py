@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from airflow_tuning.emulator import filters, proto_check, registry
+from airflow_tuning.emulator import filters, proto_check, registry, timeline
 from airflow_tuning.emulator.context import Context, api_version, parent_of, versioned
 from airflow_tuning.emulator.lifecycle import DEFAULT_EPOCHS, DURATION_LABEL
 from airflow_tuning.emulator.wire import camelize, finite, int64, invalid, json_response, not_found, read_json
@@ -88,6 +88,7 @@ def validate_request(body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value, str) or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
             raise invalid(f"Label {key!r}={value!r} is invalid: keys start with a lowercase letter and hold at "
                           "most 63 lowercase letters, digits, '_' or '-'; values likewise, may be empty.")
+    timeline.check_label(labels)
     if DURATION_LABEL in labels and not labels[DURATION_LABEL].isdigit():
         raise invalid(f"Label {DURATION_LABEL!r} must be a whole number of milliseconds.")
     return request
@@ -177,7 +178,9 @@ def routes(ctx: Context) -> list[Any]:
         version = api_version(request)
         key = (state, job["dataLoaded"], job["tunedModel"] is not None, job["cancelTime"])
         cached = cache.get((job["name"], version))
-        if cached is None or cached[0] != key:
+        if job.get("detailed"):  # sub-states and progress move within a state: render every time
+            cached = (key, json.dumps(lifecycle.render(job, version, now), separators=(",", ":")).encode())
+        elif cached is None or cached[0] != key:
             body = json.dumps(lifecycle.render(job, version, now), separators=(",", ":")).encode()
             cached = cache[(job["name"], version)] = (key, body)
         return Response(cached[1], media_type="application/json")
