@@ -44,7 +44,8 @@ def create_app(ctx: Context) -> EmulatorMiddleware:
                   *endpoints.routes(ctx), *publishers.routes(), *gemini_api.routes(ctx)]
     app = Starlette(
         routes=[*admin_routes(ctx), *api_routes],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, RecursionError: _too_deep,
+                            Exception: _internal_error},
     )
     return EmulatorMiddleware(app, ctx, api_routes)
 
@@ -59,6 +60,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     message = {404: f"The requested URL {request.url.path} was not found on this server.",
                405: f"Method {request.method} is not allowed for {request.url.path}."}
     return error_response(exc.status_code, message.get(exc.status_code, str(exc.detail)))
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    return error_response(400, "Invalid JSON payload received. The body is nested too deeply.")
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
