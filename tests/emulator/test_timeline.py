@@ -1,0 +1,60 @@
+"""The detailed job timeline as a function of time, and the progress line the wait loops log for it."""
+
+from __future__ import annotations
+
+from airflow_tuning import job_states as js
+from airflow_tuning.emulator import timeline
+from airflow_tuning.emulator.lifecycle import Lifecycle
+from airflow_tuning.job_progress import progress_line, vertex_progress
+
+JOB = {"detailed": True, "epochs": 4, "createTime": 100.0, "startTime": 102.0, "endTime": 112.0,
+       "error": None, "cancelTime": None}
+
+
+def test_states_and_sub_states_follow_the_clock():
+    seen = []
+    for tenth in range(0, 125):
+        now = 100.0 + tenth / 10
+        state = Lifecycle.state(JOB, now)
+        seen.append((state, timeline.progress(JOB, state, now, examples=16).get("tuningJobState")))
+    order = list(dict.fromkeys(seen))
+    assert order == [
+        (js.QUEUED, timeline.WAITING_FOR_QUOTA),
+        (js.PENDING, None),
+        (js.RUNNING, timeline.PROCESSING_DATASET),
+        (js.RUNNING, timeline.TUNING),
+        (js.RUNNING, timeline.POST_PROCESSING),
+        (js.SUCCEEDED, None),
+    ]
+
+
+def test_epoch_and_step_progress_only_grow_and_end_complete():
+    counts = []
+    for tenth in range(20, 125):
+        now = 100.0 + tenth / 10
+        metadata = timeline.progress(JOB, Lifecycle.state(JOB, now), now, examples=16).get("tuningJobMetadata")
+        if metadata:
+            counts.append((int(metadata["completedEpochCount"]), int(metadata["completedStepCount"])))
+    assert counts == sorted(counts)
+    assert counts[-1] == (4, 8)  # 16 examples in batches of 8: 2 steps per epoch
+
+
+def test_the_simple_timeline_reports_nothing_extra():
+    simple = {**JOB, "detailed": False}
+    assert Lifecycle.state(simple, 100.5) == js.PENDING
+    assert timeline.progress(simple, js.RUNNING, 105.0, examples=16) == {}
+
+
+def test_progress_line_reads_the_sdk_job():
+    from google.genai import types
+
+    job = types.TuningJob(
+        name="projects/p/locations/l/tuningJobs/1",
+        tuning_job_state=types.TuningJobState.TUNING_JOB_STATE_TUNING,
+        tuning_job_metadata=types.TuningJobMetadata(completed_epoch_count=2, completed_step_count=40),
+        supervised_tuning_spec=types.SupervisedTuningSpec(
+            hyper_parameters=types.SupervisedHyperParameters(epoch_count=3)),
+    )
+    assert vertex_progress(job) == "TUNING, epoch 2/3, step 40"
+    assert progress_line(job) == "Tuning job projects/p/locations/l/tuningJobs/1: TUNING, epoch 2/3, step 40"
+    assert progress_line(types.TuningJob(name="x")) == ""
