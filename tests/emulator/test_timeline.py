@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from airflow_tuning import job_states as js
 from airflow_tuning.emulator import timeline
 from airflow_tuning.emulator.lifecycle import Lifecycle
@@ -58,3 +60,42 @@ def test_progress_line_reads_the_sdk_job():
     assert vertex_progress(job) == "TUNING, epoch 2/3, step 40"
     assert progress_line(job) == "Tuning job projects/p/locations/l/tuningJobs/1: TUNING, epoch 2/3, step 40"
     assert progress_line(types.TuningJob(name="x")) == ""
+
+
+def test_the_emulator_wide_switch_and_the_per_job_label(dataset_uri):
+    from google.genai import types
+
+    from airflow_tuning.connection_settings import ConnectionSettings
+    from airflow_tuning.emulator import Emulator
+    from airflow_tuning.emulator.__main__ import parse_args
+    from airflow_tuning.hooks.tuning import build_genai_client
+
+    assert parse_args(["--detailed-job-states"]).detailed_job_states is True
+    assert parse_args([]).detailed_job_states is False
+    with Emulator(job_duration=5.0, detailed_job_states=True) as emu:
+        upload_to(emu, dataset_uri)
+        client = build_genai_client(ConnectionSettings.from_extras("timeline", emu.connection_extra()))
+
+        def tune(**labels: str) -> str:
+            job = client.tunings.tune(base_model="gemini-2.5-flash",
+                                      training_dataset=types.TuningDataset(gcs_uri=dataset_uri),
+                                      config=types.CreateTuningJobConfig(labels=labels or None))
+            return job.state.value
+
+        assert tune() == js.QUEUED
+        assert tune(**{"emulator-job-states": "simple"}) == js.PENDING
+        assert emu.configure(detailed_job_states=False)["detailed_job_states"] is False
+        assert tune() == js.PENDING
+        assert tune(**{"emulator-job-states": "detailed"}) == js.QUEUED
+
+
+def upload_to(emu, uri: str) -> None:
+    from tests.emulator.helpers import jsonl
+
+    bucket, _, path = uri[5:].partition("/")
+    emu.create_bucket(bucket).blob(path).upload_from_string(jsonl(range(4)))
+
+
+@pytest.fixture
+def dataset_uri() -> str:
+    return "gs://timeline-switch/train.jsonl"
