@@ -14,7 +14,8 @@ from typing import Any
 from airflow_tuning.emulator.wire import invalid
 
 #: message name -> module under google.cloud.aiplatform_{version}.types
-_MODULES = {"TuningJob": "tuning_job", "Model": "model"}
+_MODULES = {"TuningJob": "tuning_job", "Model": "model", "GenerateContentRequest": "prediction_service",
+            "CountTokensRequest": "prediction_service"}
 
 
 def _message_class(message: str, version: str) -> Any:
@@ -28,11 +29,43 @@ def check(body: dict[str, Any], message: str, version: str = "v1beta1") -> None:
 
     proto_class = _message_class(message, "v1" if version == "v1" else "v1beta1")
     try:
+        _objects_where_messages(body, proto_class.pb().DESCRIPTOR, message)
         json_format.ParseDict(body, proto_class.pb()(), ignore_unknown_fields=True)
     except json_format.ParseError as err:
         raise invalid(f"Invalid JSON payload received. {message}: {err}") from None
     except RecursionError:
         raise invalid("Invalid JSON payload received. The body is nested too deeply.") from None
+
+
+def _objects_where_messages(value: Any, descriptor: Any, path: str) -> None:
+    """Every message-typed field holds an object (a list of them when repeated).
+
+    protobuf's JSON parser, told to ignore unknown fields, would read a string where a message belongs as
+    an object whose keys are its characters, all unknown, and accept it.
+    """
+    if not isinstance(value, dict):
+        raise invalid(f"Invalid JSON payload received. Invalid value at '{path}': expected an object, "
+                      f"got {type(value).__name__}.")
+    for key, item in value.items():
+        field = descriptor.fields_by_camelcase_name.get(key) or descriptor.fields_by_name.get(key)
+        if field is None or field.message_type is None or field.message_type.full_name.startswith("google.protobuf."):
+            continue
+        where = f"{path}.{key}"
+        if field.message_type.GetOptions().map_entry:
+            if not isinstance(item, dict):
+                raise invalid(f"Invalid JSON payload received. Invalid value at '{where}': expected a map.")
+            inner = field.message_type.fields_by_name["value"].message_type
+            if inner is not None and not inner.full_name.startswith("google.protobuf."):
+                for entry_key, entry in item.items():
+                    _objects_where_messages(entry, inner, f"{where}[{entry_key!r}]")
+            continue
+        if field.is_repeated:
+            if not isinstance(item, list):
+                raise invalid(f"Invalid JSON payload received. Invalid value at '{where}': expected a list.")
+            for index, element in enumerate(item):
+                _objects_where_messages(element, field.message_type, f"{where}[{index}]")
+        else:
+            _objects_where_messages(item, field.message_type, where)
 
 
 def load() -> None:

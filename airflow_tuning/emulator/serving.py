@@ -17,8 +17,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from airflow_tuning.emulator import registry
-from airflow_tuning.emulator.context import Context, parent_of, versioned
+from airflow_tuning.emulator import proto_check, registry
+from airflow_tuning.emulator.context import Context, api_version, parent_of, versioned
 from airflow_tuning.emulator.learner import Learner, count_tokens, generic_reply
 from airflow_tuning.emulator.wire import camelize, invalid, json_response, not_found, read_json, timestamp
 
@@ -106,7 +106,9 @@ def routes(ctx: Context) -> list[Any]:
     answerer = Answerer(ctx)
 
     async def reply(request: Request, kind: str) -> tuple[str, str, dict[str, Any], int]:
-        body = camelize(await read_json(request))
+        raw = await read_json(request)
+        proto_check.check(raw, "GenerateContentRequest", api_version(request))
+        body = camelize(raw)
         prompt, prompt_tokens = prompt_text(body)
         parent, target = parent_of(request), request.path_params["id"]
         if kind == "endpoint":
@@ -155,7 +157,9 @@ def routes(ctx: Context) -> list[Any]:
 
     def make_count(kind: str) -> Any:
         async def count(request: Request) -> Response:
-            body = camelize(await read_json(request))
+            raw = await read_json(request)
+            proto_check.check(raw, "CountTokensRequest", api_version(request))
+            body = camelize(raw)
             _, prompt_tokens = prompt_text(body)
             parent, target = parent_of(request), request.path_params["id"]
             if kind == "endpoint":

@@ -148,3 +148,25 @@ def test_the_sdk_sending_a_nan_multiplier_gets_a_client_error(client, dataset):
         client.tunings.tune(base_model="gemini-2.5-flash", training_dataset=types.TuningDataset(gcs_uri=dataset),
                             config=types.CreateTuningJobConfig(learning_rate_multiplier=float("nan")))
     assert raised.value.code == 400
+
+
+@pytest.mark.parametrize("body", [
+    {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": "fast"},
+    {"contents": [{"role": "user", "parts": [{"text": 5}]}]},
+    {"contents": "hi"},
+    {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {"maxOutputTokens": "many"}},
+])
+def test_wrongly_typed_generate_content_bodies_are_400(emu, body):
+    path = f"/v1beta1/projects/{emu.project}/locations/{emu.location}/publishers/google/models/gemini-2.5-flash"
+    for verb in (":generateContent", ":countTokens"):
+        status, payload, after = _post_then_health(emu, path + verb, json.dumps(body).encode())
+        assert (status, payload["error"]["status"], after) == (400, "INVALID_ARGUMENT", 200), (verb, payload)
+
+
+@pytest.mark.parametrize("spec", ["gs://b/train.jsonl", ["gs://b/train.jsonl"],
+                                  {"trainingDatasetUri": "gs://b/t.jsonl", "hyperParameters": "fast"}])
+def test_objects_of_the_wrong_shape_are_400(emu, spec):
+    raw = json.dumps({"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": spec}).encode()
+    status, payload, after = _post_then_health(emu, _jobs_path(emu), raw)
+    assert (status, payload["error"]["status"], after) == (400, "INVALID_ARGUMENT", 200)
+    assert "supervisedTuningSpec" in payload["error"]["message"]
