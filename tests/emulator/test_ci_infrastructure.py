@@ -170,3 +170,41 @@ def test_objects_of_the_wrong_shape_are_400(emu, spec):
     status, payload, after = _post_then_health(emu, _jobs_path(emu), raw)
     assert (status, payload["error"]["status"], after) == (400, "INVALID_ARGUMENT", 200)
     assert "supervisedTuningSpec" in payload["error"]["message"]
+
+
+def test_an_unexpected_error_answers_500_and_keeps_the_connection():
+    """A handler bug still gets Google's 500 body, and the client's keep-alive connection stays usable."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from airflow_tuning.emulator.app import _answer_keeping_connection, _internal_error
+    from airflow_tuning.emulator.server_thread import ServerThread, bind
+
+    async def boom(request):
+        raise RuntimeError("a bug")
+
+    async def fine(request):
+        return PlainTextResponse("ok")
+
+    inner = Starlette(routes=[Route("/boom", boom), Route("/fine", fine)],
+                      exception_handlers={Exception: _internal_error})
+
+    async def app(scope, receive, send):
+        await _answer_keeping_connection(inner, scope, receive, send)
+
+    sock = bind("127.0.0.1", 0)
+    server = ServerThread(app, sock, "keep-alive-check").start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", sock.getsockname()[1], timeout=30)
+        conn.request("GET", "/boom")
+        first = conn.getresponse()
+        body = json.loads(first.read())
+        conn.auto_open = 0
+        conn.request("GET", "/fine")
+        second = conn.getresponse()
+        assert (first.status, body["error"]["status"]) == (500, "INTERNAL")
+        assert (second.status, second.read()) == (200, b"ok")
+        conn.close()
+    finally:
+        server.stop()
