@@ -2,10 +2,12 @@
 
 As ``UpdateModelRequest`` documents: a name without ``@`` (or with ``@-``) updates the model
 (``display_name``, ``description``, ``labels``); a name with ``@version`` updates that version
-(``version_description``, ``labels``, ``default_checkpoint_id``); one request never mixes the two
-(FAILED_PRECONDITION). The ``update_mask`` is required and names what changes; everything else in the body
-is ignored, as the SDK sends the whole Model back. A new default checkpoint must be one of the version's
-checkpoints. Returned models merge model and version labels.
+(``version_description``, ``labels``, ``default_checkpoint_id``), and a model field sent with a version
+name is FAILED_PRECONDITION. Version fields sent with a model name go to the default version: that is how
+google-genai's ``models.update(config={"default_checkpoint_id": ...})`` changes a tuned model's default
+checkpoint. The ``update_mask`` names what changes (aiplatform sends the whole Model back); without one,
+as google-genai sends it, the updatable fields present in the body change. A new default checkpoint must
+be one of the version's checkpoints. Returned models merge model and version labels.
 
 Deletes answer a finished long-running operation. Deleting a model removes its versions and the endpoints
 its tuning jobs deployed; a version carrying the ``default`` alias cannot be deleted (move the alias first,
@@ -37,10 +39,15 @@ def _precondition(message: str) -> ApiError:
     return ApiError(400, message, "FAILED_PRECONDITION")
 
 
-def update_mask(request: Request) -> list[str]:
-    """The ``updateMask`` query parameter (REST sends camelCase paths; snake_case is accepted too)."""
+def update_mask(request: Request, body: dict[str, Any]) -> list[str]:
+    """The ``updateMask`` query parameter (camelCase or snake_case paths).
+
+    Without one (google-genai's ``models.update`` sends none), the updatable fields present in the body.
+    """
     raw = request.query_params.get("updateMask") or request.query_params.get("update_mask") or ""
     paths = [camel(p.strip()) for p in raw.split(",") if p.strip()]
+    if not raw:
+        paths = [key for key in body if key in MODEL_FIELDS | VERSION_FIELDS]
     if not paths:
         raise invalid("update_mask is required: name the fields to update, e.g. updateMask=description,labels.")
     return paths
@@ -57,17 +64,20 @@ def check_labels(labels: Any) -> dict[str, str]:
 
 
 def apply_update(model: dict[str, Any], version: dict[str, Any] | None, body: dict[str, Any],
-                 paths: list[str]) -> None:
-    """Check every masked field first, then apply them all (nothing half-applied)."""
-    allowed = VERSION_FIELDS if version is not None else MODEL_FIELDS
-    target = "model version" if version is not None else "model"
+                 paths: list[str], default: dict[str, Any] | None = None) -> None:
+    """Check every masked field first, then apply them all (nothing half-applied).
+
+    ``version`` is the version the name points at (None for the model itself); version-only fields sent
+    with a model name (``defaultCheckpointId`` through google-genai's ``models.update``) go to ``default``,
+    the default version.
+    """
     for path in paths:
         if path not in MODEL_FIELDS | VERSION_FIELDS:
             raise invalid(f"Field {path!r} of a Model cannot be updated; updatable fields: "
                           f"{', '.join(sorted(MODEL_FIELDS | VERSION_FIELDS))}.")
-        if path not in allowed:
-            other = "models/{model}" if version is not None else "models/{model}@{version}"
-            raise _precondition(f"Field {path!r} cannot be updated on a {target}: send it with the name {other}.")
+        if version is not None and path not in VERSION_FIELDS:
+            raise _precondition(f"Field {path!r} cannot be updated on a model version: send it with the name "
+                                "models/{model}, without @version.")
     changes: dict[str, Any] = {}
     for path in paths:
         value = body.get(path)
@@ -78,25 +88,23 @@ def apply_update(model: dict[str, Any], version: dict[str, Any] | None, body: di
                 raise invalid(f"displayName must be 1 to {MAX_DISPLAY_NAME} characters, got {value!r}.")
             changes[path] = value
         elif path == "defaultCheckpointId":
-            assert version is not None
+            target = version or default or {}
             value = "" if value is None else str(value)
-            known = [c["checkpointId"] for c in version.get("checkpoints") or []]
+            known = [c["checkpointId"] for c in target.get("checkpoints") or []]
             if known and value not in known:
                 raise invalid(f'Checkpoint "{value}" does not exist in model {model["name"]}@'
-                              f'{version["versionId"]}; its checkpoints are: {", ".join(known)}.')
+                              f'{target.get("versionId")}; its checkpoints are: {", ".join(known)}.')
             changes[path] = value
         else:
             changes[path] = "" if value is None else str(value)
     now = time.time()
     for path, value in changes.items():
-        if version is None:
-            model[path] = value
-        elif path == "versionDescription":
-            version["description"] = value
-        else:
-            version[path] = value
-    if version is not None:
-        version["updateTime"] = now
+        on_version = version is not None or path in VERSION_FIELDS - MODEL_FIELDS
+        target = (version or default) if on_version else model
+        if target is None:
+            continue
+        target["description" if path == "versionDescription" else path] = value
+        target["updateTime"] = now
     model["updateTime"] = now
 
 
@@ -131,12 +139,12 @@ def routes(ctx: Context) -> list[Any]:
 
     async def update(request: Request) -> Response:
         model, ref = registry.find_model(store, parent_of(request), f"models/{request.path_params['id']}")
-        paths = update_mask(request)
         body = await read_json(request)
         proto_check.check(body, "Model", api_version(request))
         body = {camel(k): v for k, v in body.items()}
+        paths = update_mask(request, body)
         version = None if ref in (None, "-") else registry.find_version(model, ref)
-        apply_update(model, version, body, paths)
+        apply_update(model, version, body, paths, registry.find_version(model, None))
         store.save()
         return json_response(registry.render(model, version or registry.find_version(model, None)))
 

@@ -36,8 +36,8 @@ _OUTPUT_ONLY = {"name", "state", "createTime", "startTime", "endTime", "updateTi
 _SPEC_FIELDS = {"trainingDatasetUri", "validationDatasetUri", "hyperParameters", "exportLastCheckpointOnly",
                 "evaluationConfig", "tuningMode"}
 _HYPER_FIELDS = {"epochCount", "learningRateMultiplier", "learningRate", "adapterSize", "batchSize"}
-_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}\Z")
 
 
 def base_model_id(value: str) -> str | None:

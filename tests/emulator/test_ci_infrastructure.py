@@ -115,7 +115,7 @@ def test_deeply_nested_bodies_are_400(emu, dataset, depth):
     assert (status, payload["error"]["status"], after) == (400, "INVALID_ARGUMENT", 200)
 
 
-@pytest.mark.parametrize("labels", [{"team": 5}, {"team": {"a": "b"}}, ["team"]])
+@pytest.mark.parametrize("labels", [{"team": 5}, {"team": {"a": "b"}}, ["team"], {"team": "a\n"}, {"team\n": "a"}])
 def test_wrongly_typed_labels_are_400(emu, dataset, labels):
     status, payload, after = _post_then_health(
         emu, _jobs_path(emu), json.dumps({**_tuning_body(dataset), "labels": labels}).encode())

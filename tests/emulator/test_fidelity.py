@@ -155,6 +155,16 @@ def test_default_checkpoint_through_update(model_service, tuned):
         model_service.update_model(model=Model(name=version_one, display_name="x"), update_mask={"paths": []})
 
 
+def test_default_checkpoint_through_genai_models_update(client, model_service, tuned):
+    name = tuned["first"].tuned_model.model.split("@")[0]  # its default version is the continuation, @2
+    updated = client.models.update(model=name, config={"default_checkpoint_id": "1", "description": "via genai"})
+    assert (updated.default_checkpoint_id, updated.description) == ("1", "via genai")
+    assert model_service.get_model(name=f"{name}@2").default_checkpoint_id == "1"
+    with pytest.raises(errors.ClientError) as raised:
+        client.models.update(model=name, config={"default_checkpoint_id": "7"})
+    assert raised.value.code == 400
+
+
 def test_endpoint_of_a_tuned_model(emu, vertex, tuned):
     from google.cloud.aiplatform_v1.types import Endpoint
 
