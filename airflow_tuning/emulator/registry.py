@@ -190,7 +190,10 @@ def routes(ctx: Context) -> list[Any]:
         if ref:
             raise invalid("listVersions takes a model name without a version or alias.")
         versions = sorted(model["versions"].values(), key=lambda v: int(v["versionId"]))
-        page, token = _page(request, [render(model, v) for v in versions])
+        expression = model_filters.parse(request.query_params.get("filter", ""))
+        views = [view for v in versions for view in [render(model, v)]
+                 if model_filters.matches(expression, view, v["baseModel"])]
+        page, token = _page(request, views)
         body: dict[str, Any] = {"models": page}
         if token:
             body["nextPageToken"] = token

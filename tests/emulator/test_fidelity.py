@@ -126,6 +126,13 @@ def test_aiplatform_model_list_filters(vertex, tuned):
         vertex.Model.list(filter='flavour="x"')
 
 
+def test_list_versions_filter(model_service, tuned):
+    name = tuned["first"].tuned_model.model.split("@")[0]
+    versions = model_service.list_model_versions(request={"name": name, "filter": 'labels.kind="a" OR model=1'})
+    assert sorted(v.version_id for v in versions) == ["1", "2"]
+    assert list(model_service.list_model_versions(request={"name": name, "filter": 'labels.kind="zzz"'})) == []
+
+
 def test_model_update_description_and_labels(emu, vertex, tuned):
     from google.cloud.aiplatform_v1.types import Model
 
