@@ -203,7 +203,7 @@ class StorageFront:
                 return _unquote(match.group(1)), _unquote(match.group(2)), True
         match = _OBJECT.match(path)
         if match:
-            return _unquote(match.group(1)), _unquote(match.group(2)), method == "PUT"
+            return _unquote(match.group(1)), _unquote(match.group(2)), False
         return None
 
     def _remember_upload(self, location: str, path: str, query: dict[str, str], headers: Any,
