@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_tuning.resource_names import MODEL_FORM, parse_model_name
+from airflow_tuning.common.names import MODEL_FORM, parse_model_name
 
 # Vertex AI's documented alias pattern; digits-only strings are version ids, not aliases.
 ALIAS_RE = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]$")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from airflow_tuning.common.names import parse_gs_uri
 from airflow_tuning.evaluation.dataset import EvalDataError, EvalExample, parse_eval_lines
-from airflow_tuning.resource_names import parse_gs_uri
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"

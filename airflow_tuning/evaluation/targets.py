@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_tuning.resource_names import is_endpoint_name, is_model_name, parse_endpoint_name, parse_model_name
+from airflow_tuning.common.names import is_endpoint_name, is_model_name, parse_endpoint_name, parse_model_name
 
 
 class ModelResolutionError(ValueError):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import BaseHook
 
-from airflow_tuning.connection_settings import ConnectionConfigError, ConnectionSettings
+from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 EMULATOR_TOKEN = "emulator"  # noqa: S105 - a placeholder bearer token; emulators do not check it
@@ -162,7 +162,7 @@ class GeminiTuningHook(BaseHook):
     # -- Gemini Developer API (backend="gemini_api") ----------------------------------------------------
     @cached_property
     def gemini_api_client(self) -> Any:
-        from airflow_tuning.hooks.gemini_api import build_gemini_api_client
+        from airflow_tuning.backends.gemini_api.client import build_gemini_api_client
 
         return build_gemini_api_client(self.settings)
 
@@ -172,7 +172,7 @@ class GeminiTuningHook(BaseHook):
 
     @cached_property
     def gemini_api_genai_client(self) -> Any:
-        from airflow_tuning.hooks.gemini_api import build_gemini_api_genai_client
+        from airflow_tuning.backends.gemini_api.client import build_gemini_api_genai_client
 
         return build_gemini_api_genai_client(self.settings)
 
@@ -183,7 +183,7 @@ class GeminiTuningHook(BaseHook):
     @classmethod
     async def aget_gemini_api_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
         """The async Developer-API client for triggers, shared per connection and event loop."""
-        from airflow_tuning.hooks.gemini_api import build_async_gemini_api_client
+        from airflow_tuning.backends.gemini_api.client import build_async_gemini_api_client
 
         return await cls._shared_async_client(gcp_conn_id, "gemini_api", build_async_gemini_api_client)
 

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_tuning.console import storage_object_console_url
+from airflow_tuning.backends.gemini_api.jobs import GEMINI_API, VERTEX, check_backend, serving_name
+from airflow_tuning.common.console import storage_object_console_url
+from airflow_tuning.common.names import is_model_name
 from airflow_tuning.evaluation.gate import evaluate_gate, normalize_thresholds
 from airflow_tuning.evaluation.generation import (
     DEFAULT_MAX_CONCURRENCY,
@@ -42,10 +44,8 @@ from airflow_tuning.evaluation.storage import (
     upload_text,
 )
 from airflow_tuning.evaluation.targets import Target, qualify, resolve_target
-from airflow_tuning.gemini_api_jobs import GEMINI_API, VERTEX, check_backend, serving_name
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
-from airflow_tuning.resource_names import is_model_name
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -4,7 +4,7 @@
 request is settled on the worker before the first call: the examples are read (a list, a JSONL file, or
 ``UploadDatasetOperator``'s result), checked against the tutorial's limits, and turned into one
 ``tunedModels.create`` body. Retry safety comes from the tuned model's id (see
-``airflow_tuning.gemini_api_jobs.tuned_model_id_prefix``): a repeated create of the same task instance and
+``airflow_tuning.backends.gemini_api.jobs.tuned_model_id_prefix``): a repeated create of the same task instance and
 request answers 409 and the existing run is reattached.
 """
 
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_tuning.gemini_api_jobs import (
+from airflow_tuning.backends.gemini_api.jobs import (
     GEMINI_API,
     GeminiApiTuningJob,
     belongs_to,
@@ -27,7 +27,7 @@ from airflow_tuning.gemini_api_jobs import (
     tuned_model_of,
 )
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.job_states import RESUBMITTABLE_STATES, short_state
+from airflow_tuning.jobs.states import RESUBMITTABLE_STATES, short_state
 from airflow_tuning.links import TUNING_JOB_NAME_XCOM_KEY, TuningJobLink
 
 if TYPE_CHECKING:
@@ -54,8 +54,8 @@ class GeminiApiSubmission:
     @classmethod
     def prepare(cls, operator: Any, context: Context, hook: GeminiTuningHook) -> GeminiApiSubmission:
         """Build the request from the operator's rendered arguments; bad input fails before any API call."""
-        from airflow_tuning.gemini_api_examples import DEFAULT_BASE_MODEL, create_request, examples_from_source
-        from airflow_tuning.retry_identity import request_fingerprint, task_key
+        from airflow_tuning.backends.gemini_api.examples import DEFAULT_BASE_MODEL, create_request, examples_from_source
+        from airflow_tuning.jobs.identity import request_fingerprint, task_key
 
         given = [name for name in VERTEX_ONLY if _set(getattr(operator, name, None))]
         if given:
@@ -125,12 +125,12 @@ def persist_job(context: Context, name: str, backend: str) -> str | None:
 
 
 def _open_gcs(hook: GeminiTuningHook, uri: str) -> Any:
-    from airflow_tuning.resource_names import parse_gs_uri
+    from airflow_tuning.common.names import parse_gs_uri
 
     bucket, path = parse_gs_uri(uri, what="training_examples")
     blob = hook.get_storage_client().bucket(bucket).blob(path)
     if not blob.exists(retry=hook.api_core_retry):
-        from airflow_tuning.gemini_api_examples import ExampleError
+        from airflow_tuning.backends.gemini_api.examples import ExampleError
 
         raise ExampleError(f"{uri} does not exist")
     return blob.open("rb", retry=hook.api_core_retry)

@@ -2,7 +2,7 @@
 
 Retry safety has two layers. Airflow 3.3's ``ResumableJobMixin`` keeps the job name in ``task_state_store``
 and reconnects on a retry; underneath it, every job carries retry-identity labels (see
-``airflow_tuning.retry_identity``) and a new submission first looks for a job of the same task instance and
+``airflow_tuning.jobs.identity``) and a new submission first looks for a job of the same task instance and
 request, which also covers a worker that died between "submitted" and "saved". Both layers work for the
 deferrable and the synchronous path: the deferral happens inside the mixin's ``poll_until_complete``.
 
@@ -22,31 +22,29 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, ResumableJobMixin
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from airflow_tuning.gemini_api_jobs import GEMINI_API, VERTEX, check_backend
-from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.job_states import SUCCEEDED, is_ended, short_state, state_name
-from airflow_tuning.job_summary import error_message, judge, summarize
-from airflow_tuning.job_watch import (
-    WaitResult,
-    cancel_job,
-    event_verdict,
+from airflow_tuning.backends.gemini_api.jobs import GEMINI_API, VERTEX, check_backend
+from airflow_tuning.backends.vertex.jobs import (
     find_active_with_labels,
     find_reattachable,
     qualify_job_name,
     start_tuning_job,
 )
-from airflow_tuning.links import TuningJobLink
-from airflow_tuning.operators.gemini_api import GeminiApiSubmission, persist_job
-from airflow_tuning.operators.waiting import TuningJobWaitingMixin
-from airflow_tuning.polling import (
+from airflow_tuning.hooks.task import TuningJobWaitingMixin
+from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.jobs.identity import REQUEST_LABEL, TaskIdentity, request_fingerprint, validate_labels
+from airflow_tuning.jobs.polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_MAX_TRANSIENT_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_POLL_JITTER,
     DEFAULT_POLL_MULTIPLIER,
 )
-from airflow_tuning.retry_identity import REQUEST_LABEL, TaskIdentity, request_fingerprint, validate_labels
-from airflow_tuning.tuning_request import REQUEST_ARGUMENTS, TuningRequest, validate_pre_tuned_model
+from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, TuningRequest, validate_pre_tuned_model
+from airflow_tuning.jobs.states import SUCCEEDED, is_ended, short_state, state_name
+from airflow_tuning.jobs.summary import error_message, judge, summarize
+from airflow_tuning.jobs.watch import WaitResult, cancel_job, event_verdict
+from airflow_tuning.links import TuningJobLink
+from airflow_tuning.operators.gemini_api import GeminiApiSubmission, persist_job
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -59,7 +57,7 @@ class CreateTuningJobOperator(TuningJobWaitingMixin, ResumableJobMixin, BaseOper
     """Start a supervised tuning job on Vertex AI and (by default) wait for it in the triggerer.
 
     Submits with google-genai ``tunings.tune`` and a typed ``CreateTuningJobConfig``. Returns and pushes as
-    XCom the job summary (see ``airflow_tuning.job_summary.SUMMARY_KEYS``); pushes ``tuning_job_name`` and
+    XCom the job summary (see ``airflow_tuning.jobs.summary.SUMMARY_KEYS``); pushes ``tuning_job_name`` and
     the console URL (``tuning_job_link``) as soon as the job exists.
 
     :param base_model: model to tune, e.g. ``gemini-2.5-flash``. Give this or ``pre_tuned_model``.

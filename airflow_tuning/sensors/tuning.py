@@ -20,15 +20,12 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
-from airflow_tuning.gemini_api_jobs import GEMINI_API, VERTEX, ProgressLog, check_backend, qualify_name
+from airflow_tuning.backends.gemini_api.jobs import GEMINI_API, VERTEX, ProgressLog, check_backend, qualify_name
+from airflow_tuning.backends.vertex.jobs import qualify_job_name
+from airflow_tuning.common.retry import is_transient
+from airflow_tuning.hooks.task import TuningJobClientMixin
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.job_states import is_ended, state_name
-from airflow_tuning.job_summary import Verdict, error_message, judge, summarize
-from airflow_tuning.job_watch import event_verdict, is_transient, qualify_job_name
-from airflow_tuning.links import TuningJobLink
-from airflow_tuning.operators.gemini_api import persist_job
-from airflow_tuning.operators.waiting import TuningJobClientMixin
-from airflow_tuning.polling import (
+from airflow_tuning.jobs.polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_MAX_TRANSIENT_ERRORS,
     DEFAULT_POLL_INTERVAL,
@@ -37,6 +34,11 @@ from airflow_tuning.polling import (
     PollPolicy,
     StateTracker,
 )
+from airflow_tuning.jobs.states import is_ended, state_name
+from airflow_tuning.jobs.summary import Verdict, error_message, judge, summarize
+from airflow_tuning.jobs.watch import event_verdict
+from airflow_tuning.links import TuningJobLink
+from airflow_tuning.operators.gemini_api import persist_job
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

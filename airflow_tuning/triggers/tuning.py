@@ -17,11 +17,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_tuning.gemini_api_jobs import VERTEX, ProgressLog, check_backend
+from airflow_tuning.backends.gemini_api.jobs import VERTEX, ProgressLog, check_backend
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.job_states import is_ended
-from airflow_tuning.job_watch import WaitResult, acancel_job, wait_async
-from airflow_tuning.polling import (
+from airflow_tuning.jobs.polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_MAX_TRANSIENT_ERRORS,
     DEFAULT_POLL_INTERVAL,
@@ -30,6 +28,8 @@ from airflow_tuning.polling import (
     PollPolicy,
     deadline_after,
 )
+from airflow_tuning.jobs.states import is_ended
+from airflow_tuning.jobs.watch import WaitResult, acancel_job, wait_async
 
 ON_KILL_TIMEOUT = 30.0
 

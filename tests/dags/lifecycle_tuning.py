@@ -155,9 +155,9 @@ EXTERNAL_JOB = "{{{{ ti.xcom_pull(task_ids='start_external_jobs')[{}] }}}}"
 @task
 def start_external_jobs(params: dict[str, Any] | None = None) -> list[str]:
     """Start jobs the way a user in the console would: straight through the API, not via an operator."""
+    from airflow_tuning.backends.vertex.jobs import start_tuning_job
     from airflow_tuning.hooks.tuning import GeminiTuningHook
-    from airflow_tuning.job_watch import start_tuning_job
-    from airflow_tuning.tuning_request import TuningRequest
+    from airflow_tuning.jobs.request import TuningRequest
 
     assert params is not None
     client = GeminiTuningHook().get_genai_client()

@@ -5,7 +5,7 @@ The Developer API has no tuning-job resource: ``tunedModels.create`` answers wit
 CREATING -> ACTIVE (or FAILED). :class:`GeminiApiTuningJob` reads those two JSON objects into the attributes
 the Vertex path reads from a ``google.genai.types.TuningJob`` (``name``, ``state``, ``tuned_model``,
 ``error``, ``create_time``, ...), with the states mapped onto ``JOB_STATE_*``. The ended-state rule
-(:mod:`airflow_tuning.job_states`), the summary and the verdict (:mod:`airflow_tuning.job_summary`) and the
+(:mod:`airflow_tuning.jobs.states`), the summary and the verdict (:mod:`airflow_tuning.jobs.summary`) and the
 wait loop then apply unchanged.
 
 Pure Python: no Airflow, no Google import.
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from airflow_tuning import job_states
-from airflow_tuning.job_summary import summarize
+from airflow_tuning.jobs import states as job_states
+from airflow_tuning.jobs.summary import summarize
 
 VERTEX = "vertex"
 GEMINI_API = "gemini_api"

@@ -12,10 +12,10 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from airflow_tuning.gemini_api_jobs import VERTEX, ProgressLog
+from airflow_tuning.backends.gemini_api.jobs import VERTEX, ProgressLog
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.job_watch import WaitResult, wait_sync
-from airflow_tuning.polling import PollPolicy, deadline_after
+from airflow_tuning.jobs.polling import PollPolicy, deadline_after
+from airflow_tuning.jobs.watch import WaitResult, wait_sync
 
 
 class TuningJobClientMixin:

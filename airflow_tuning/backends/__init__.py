@@ -1,0 +1,1 @@
+"""One adapter per tuning service (``vertex``, ``gemini_api``) behind one interface."""
