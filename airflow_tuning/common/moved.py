@@ -30,7 +30,6 @@ MOVED = {
     "airflow_tuning.gemini_api_jobs": "airflow_tuning.backends.gemini_api.jobs",
     "airflow_tuning.gemini_api_examples": "airflow_tuning.backends.gemini_api.examples",
     "airflow_tuning.hooks.gemini_api": "airflow_tuning.backends.gemini_api.client",
-    "airflow_tuning.operators.waiting": "airflow_tuning.hooks.task",
 }
 
 

@@ -27,7 +27,7 @@ _ADAPTER_WORDS = {word: size for size, word in _ADAPTER_SIZES.items()}
 REQUEST_ARGUMENTS = (
     "base_model", "pre_tuned_model", "checkpoint_id", "training_dataset_uri", "validation_dataset_uri",
     "epoch_count", "learning_rate_multiplier", "adapter_size", "tuned_model_display_name", "description",
-    "labels", "evaluation_config", "export_last_checkpoint_only",
+    "labels", "evaluation_config", "export_last_checkpoint_only", "method",
 )  # fmt: skip
 
 

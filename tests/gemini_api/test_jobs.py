@@ -103,7 +103,7 @@ def test_tuned_model_ids_encode_task_instance_and_request():
 
 
 async def test_progress_is_logged_when_it_changes_sync_or_async():
-    from airflow_tuning.backends.gemini_api.jobs import ProgressLog
+    from airflow_tuning.jobs.progress import ProgressLog
 
     def job(percent):
         return job_from_api({"name": OPERATION, "metadata": {**META, "completedPercent": percent}})

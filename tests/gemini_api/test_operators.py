@@ -97,8 +97,8 @@ def test_a_repeated_submission_reattaches_and_a_failed_run_is_replaced(client):
     import logging
 
     from airflow_tuning.backends.gemini_api.jobs import tuned_model_id_prefix
+    from airflow_tuning.backends.gemini_api.submission import GeminiApiSubmission
     from airflow_tuning.jobs.watch import cancel_job
-    from airflow_tuning.operators.gemini_api import GeminiApiSubmission
 
     log = logging.getLogger("test")
     prefix = tuned_model_id_prefix("retry", uuid.uuid4().hex, "fingerprint")

@@ -14,7 +14,6 @@ Pure Python: no Airflow, no Google import.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,9 +23,6 @@ from typing import Any
 from airflow_tuning.jobs import states as job_states
 from airflow_tuning.jobs.summary import summarize
 
-VERTEX = "vertex"
-GEMINI_API = "gemini_api"
-BACKENDS = (VERTEX, GEMINI_API)
 #: Tuned-model state -> the job state the one ended-state rule understands.
 STATES = {
     "STATE_UNSPECIFIED": job_states.PENDING,
@@ -39,13 +35,6 @@ OPERATION_RE = re.compile(r"^(?P<model>tunedModels/[^/\s]+)/operations/[^/\s]+$"
 NAME_FORMS = "tunedModels/{id} or tunedModels/{id}/operations/{operation}"
 RPC_CANCELLED = 1  # google.rpc.Code of an operation stopped by operations.cancel
 _TIME_RE = re.compile(r"^(?P<base>[^.Z+]+)(?:\.(?P<frac>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)?$")
-
-
-def check_backend(value: Any) -> str:
-    """``vertex`` (Vertex AI, the default) or ``gemini_api`` (the Gemini Developer API)."""
-    if value not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {value!r}")
-    return str(value)
 
 
 def is_operation_name(name: str) -> bool:
@@ -243,40 +232,3 @@ def tuned_model_ids(prefix: str) -> list[str]:
 def belongs_to(job: GeminiApiTuningJob, prefix: str) -> bool:
     """True when the run was created for this task instance and request."""
     return job.tuned_model_name.removeprefix("tunedModels/").startswith(f"{prefix}-")
-
-
-# -- progress -----------------------------------------------------------------------------------------------
-class ProgressLog:
-    """Wraps a client's ``tunings`` so that every fetched run whose progress changed is logged.
-
-    Works around a sync or an async client alike (the same wait loops drive both); jobs without progress
-    (Vertex AI) pass through untouched.
-    """
-
-    def __init__(self, client: Any, log: Any) -> None:
-        self._tunings = client.tunings
-        self._log = log
-        self._seen: dict[str, str] = {}
-
-    @property
-    def tunings(self) -> ProgressLog:
-        return self
-
-    def get(self, *, name: str) -> Any:
-        result = self._tunings.get(name=name)
-        if inspect.isawaitable(result):
-            return self._aobserve(result)
-        return self._observe(result)
-
-    async def _aobserve(self, pending: Any) -> Any:
-        return self._observe(await pending)
-
-    def _observe(self, job: Any) -> Any:
-        progress = job.progress() if callable(getattr(job, "progress", None)) else ""
-        if progress and self._seen.get(job.name) != progress:
-            self._seen[job.name] = progress
-            self._log.info("Tuning %s: %s complete", job.name, progress)
-        return job
-
-    def cancel(self, *, name: str) -> Any:
-        return self._tunings.cancel(name=name)
