@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_tuning.common.rendered import is_template
-from airflow_tuning.hooks.task import TuningJobTask
 from airflow_tuning.jobs.identity import validate_labels
 from airflow_tuning.jobs.states import is_ended, short_state
 from airflow_tuning.links import TuningJobLink
+from airflow_tuning.tasks.job_task import TuningJobTask
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,7 +36,7 @@ class CancelTuningJobOperator(TuningJobTask):
     :param timeout: give up waiting after this long.
 
     ``backend``, ``gcp_conn_id``, ``poll`` and the poll keywords are those of
-    ``airflow_tuning.hooks.task.TuningJobTask``.
+    ``airflow_tuning.tasks.job_task.TuningJobTask``.
     """
 
     template_fields: Sequence[str] = ("tuning_job_name", "labels")

@@ -25,7 +25,6 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_tuning.backends.base import InvalidRequest
 from airflow_tuning.common.rendered import validate_unless_template
-from airflow_tuning.hooks.task import TuningJobTask, task_ref
 from airflow_tuning.jobs.method import TuningMethod
 from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, validate_pre_tuned_model
 from airflow_tuning.jobs.states import SUCCEEDED, is_ended, short_state, state_name
@@ -33,6 +32,7 @@ from airflow_tuning.jobs.summary import error_message, judge
 from airflow_tuning.jobs.watch import WaitResult, event_verdict
 from airflow_tuning.links import TuningJobLink
 from airflow_tuning.operators.cancel import CancelTuningJobOperator
+from airflow_tuning.tasks.job_task import TuningJobTask, task_ref
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -65,7 +65,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     :param wait_for_completion: False returns right after submission (use ``TuningJobSensor`` later).
     :param poll: the poll policy (``PollPolicy`` or a mapping); ``poll_interval``, ``max_poll_interval``,
         ``poll_multiplier``, ``poll_jitter`` and ``max_transient_errors`` also work as separate arguments
-        (see ``airflow_tuning.hooks.task.TuningJobTask``).
+        (see ``airflow_tuning.tasks.job_task.TuningJobTask``).
     :param timeout: give up waiting after this long: cancel the job (if ``cancel_on_kill``) and fail.
         Default: no limit of its own; a deferred wait then honours ``execution_timeout`` the same way.
     :param cancel_on_kill: cancel the job when the task is killed or times out.

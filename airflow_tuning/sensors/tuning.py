@@ -18,13 +18,13 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from airflow_tuning.common.retry import is_transient
-from airflow_tuning.hooks.task import TuningJobTask
 from airflow_tuning.jobs.polling import StateTracker
 from airflow_tuning.jobs.progress import ProgressLog
 from airflow_tuning.jobs.states import is_ended, state_name
 from airflow_tuning.jobs.summary import error_message, judge
 from airflow_tuning.jobs.watch import event_verdict
 from airflow_tuning.links import TuningJobLink
+from airflow_tuning.tasks.job_task import TuningJobTask
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -46,7 +46,7 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
 
     ``backend``, ``gcp_conn_id``, ``poll`` and the poll keywords (``poll_interval``, ``max_poll_interval``,
     ``poll_multiplier``, ``poll_jitter``, ``max_transient_errors``: used by all modes) are those of
-    ``airflow_tuning.hooks.task.TuningJobTask``.
+    ``airflow_tuning.tasks.job_task.TuningJobTask``.
     """
 
     template_fields: Sequence[str] = ("tuning_job_name",)

@@ -194,3 +194,19 @@ with DAG(
             mode="reschedule",
         )
     )
+
+
+with DAG(
+    "lifecycle_sensor_transient",
+    schedule=None,
+    params={"train": "", "test_id": "unset", "durations_ms": [120_000]},
+    default_args={"on_failure_callback": _record_failure, "timeout": 60, **FAST},
+) as sensor_transient_dag:
+    # Reschedule mode rebuilds the sensor for every poke: the transient-error limit must hold across pokes.
+    start_external_jobs() >> TuningJobSensor(
+        task_id="wait_reschedule",
+        tuning_job_name=EXTERNAL_JOB.format(0),
+        deferrable=False,
+        mode="reschedule",
+        max_transient_errors=2,
+    )
