@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_tuning.common.plans import Plan, arun_plan, run_plan
 from airflow_tuning.common.retry import is_transient
 from airflow_tuning.jobs.polling import PollPolicy, StateTracker, format_elapsed
 from airflow_tuning.jobs.states import CANCELLED, EXPIRED, FAILED, is_ended, state_name
@@ -172,6 +173,22 @@ class JobWaiter:
         return delay
 
 
+def _wait_plan(waiter: JobWaiter) -> Plan:
+    """The wait as a plan: ``("get", name)`` and ``("sleep", seconds)`` steps until the waiter has a result."""
+    while True:
+        for name in list(waiter.pending):
+            try:
+                job = yield ("get", name)
+            except Exception as err:
+                if (result := waiter.on_error(name, err)) is not None:
+                    return result
+            else:
+                waiter.on_job(job)
+        if (result := waiter.finished()) is not None:
+            return result
+        yield ("sleep", waiter.next_delay())
+
+
 def wait_sync(
     client: Any,
     names: Iterable[str],
@@ -181,19 +198,12 @@ def wait_sync(
     sleep: Callable[[float], None] = time.sleep,
 ) -> WaitResult:
     """Block until every job has ended, the deadline passes, or polling fails for good."""
-    waiter = JobWaiter(names, policy, deadline, log)
-    while True:
-        for name in list(waiter.pending):
-            try:
-                job = client.tunings.get(name=name)
-            except Exception as err:
-                if (result := waiter.on_error(name, err)) is not None:
-                    return result
-            else:
-                waiter.on_job(job)
-        if (result := waiter.finished()) is not None:
-            return result
-        sleep(waiter.next_delay())
+
+    def perform(step: tuple[str, Any]) -> Any:
+        kind, value = step
+        return client.tunings.get(name=value) if kind == "get" else sleep(value)
+
+    return run_plan(_wait_plan(JobWaiter(names, policy, deadline, log)), perform)
 
 
 async def wait_async(
@@ -203,24 +213,17 @@ async def wait_async(
     deadline: float | None,
     log: logging.Logger | Any,
 ) -> WaitResult:
-    """``wait_sync`` on ``client.aio``; never blocks the event loop."""
+    """``wait_sync`` on an async client; never blocks the event loop."""
     import asyncio
 
-    waiter = JobWaiter(names, policy, deadline, log)
-    while True:
-        for name in list(waiter.pending):
-            try:
-                job = await aclient.tunings.get(name=name)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                if (result := waiter.on_error(name, err)) is not None:
-                    return result
-            else:
-                waiter.on_job(job)
-        if (result := waiter.finished()) is not None:
-            return result
-        await asyncio.sleep(waiter.next_delay())
+    async def perform(step: tuple[str, Any]) -> Any:
+        kind, value = step
+        if kind == "get":
+            return await aclient.tunings.get(name=value)
+        await asyncio.sleep(value)
+        return None
+
+    return await arun_plan(_wait_plan(JobWaiter(names, policy, deadline, log)), perform)
 
 
 def event_verdict(event: Mapping[str, Any], *, soft_fail: bool = False) -> Verdict:

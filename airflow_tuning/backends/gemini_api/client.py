@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from airflow_tuning.backends.gemini_api.jobs import is_operation_name, job_from_api, qualify_name
 from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
+from airflow_tuning.common.plans import arun_plan, run_plan
 from airflow_tuning.common.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,16 @@ class _Api:
     """The public calls, shared by both clients: each returns the plan's result (or an awaitable of it)."""
 
     endpoint: str
+    _http_class: str  # httpx.Client or httpx.AsyncClient
+
+    def __init__(self, api_key: str, endpoint: str = DEFAULT_ENDPOINT, retry: RetryPolicy | None = None,
+                 timeout: float = REQUEST_TIMEOUT) -> None:
+        import httpx
+
+        self.endpoint = endpoint.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        http_class = getattr(httpx, self._http_class)
+        self._http = http_class(base_url=self.endpoint, headers={"x-goog-api-key": api_key}, timeout=timeout)
 
     def _run(self, plan: Plan) -> Any:
         raise NotImplementedError
@@ -243,13 +254,7 @@ class _Api:
 class GeminiApiClient(_Api):
     """Synchronous Developer-API client (tuned models, operations)."""
 
-    def __init__(self, api_key: str, endpoint: str = DEFAULT_ENDPOINT, retry: RetryPolicy | None = None,
-                 timeout: float = REQUEST_TIMEOUT) -> None:
-        import httpx
-
-        self.endpoint = endpoint.rstrip("/")
-        self.retry = retry or RetryPolicy()
-        self._http = httpx.Client(base_url=self.endpoint, headers={"x-goog-api-key": api_key}, timeout=timeout)
+    _http_class = "Client"
 
     def _send(self, call: Call) -> dict[str, Any]:
         import httpx
@@ -264,17 +269,7 @@ class GeminiApiClient(_Api):
         raise AssertionError("unreachable")
 
     def _run(self, plan: Plan) -> Any:
-        try:
-            call = next(plan)
-            while True:
-                try:
-                    answer = self._send(call)
-                except Exception as err:
-                    call = plan.throw(err)
-                else:
-                    call = plan.send(answer)
-        except StopIteration as stop:
-            return stop.value
+        return run_plan(plan, self._send)
 
     def close(self) -> None:
         self._http.close()
@@ -283,13 +278,7 @@ class GeminiApiClient(_Api):
 class AsyncGeminiApiClient(_Api):
     """The same calls, awaited (triggers); bound to the event loop it was created on."""
 
-    def __init__(self, api_key: str, endpoint: str = DEFAULT_ENDPOINT, retry: RetryPolicy | None = None,
-                 timeout: float = REQUEST_TIMEOUT) -> None:
-        import httpx
-
-        self.endpoint = endpoint.rstrip("/")
-        self.retry = retry or RetryPolicy()
-        self._http = httpx.AsyncClient(base_url=self.endpoint, headers={"x-goog-api-key": api_key}, timeout=timeout)
+    _http_class = "AsyncClient"
 
     async def _send(self, call: Call) -> dict[str, Any]:
         import httpx
@@ -304,17 +293,7 @@ class AsyncGeminiApiClient(_Api):
         raise AssertionError("unreachable")
 
     async def _run(self, plan: Plan) -> Any:
-        try:
-            call = next(plan)
-            while True:
-                try:
-                    answer = await self._send(call)
-                except Exception as err:
-                    call = plan.throw(err)
-                else:
-                    call = plan.send(answer)
-        except StopIteration as stop:
-            return stop.value
+        return await arun_plan(plan, self._send)
 
     async def aclose(self) -> None:
         await self._http.aclose()
