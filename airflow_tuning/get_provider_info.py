@@ -24,7 +24,7 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": "Gemini Tuning",
-                "python-modules": ["airflow_tuning.hooks.tuning", "airflow_tuning.hooks.gemini_api"],
+                "python-modules": ["airflow_tuning.hooks.tuning"],
             }
         ],
         "operators": [

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
 
-from airflow_tuning.console import tuning_job_console_url
+from airflow_tuning.common.console import tuning_job_console_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

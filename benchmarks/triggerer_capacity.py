@@ -82,7 +82,7 @@ class Watch:
 
 def scaled_policy(compression: float) -> Any:
     """The operators' default poll policy, with every interval divided by ``compression``."""
-    from airflow_tuning.polling import PollPolicy
+    from airflow_tuning.jobs.polling import PollPolicy
 
     real = PollPolicy()
     return PollPolicy(poll_interval=real.poll_interval / compression,
@@ -124,8 +124,9 @@ async def create_jobs(uri: str, durations: list[float]) -> list[tuple[str, float
     """
     import warnings
 
+    from airflow_tuning.backends.vertex.request import sdk_arguments
     from airflow_tuning.hooks.tuning import GeminiTuningHook
-    from airflow_tuning.tuning_request import TuningRequest
+    from airflow_tuning.jobs.request import TuningRequest
 
     aclient = GeminiTuningHook().get_async_genai_client()
     semaphore = asyncio.Semaphore(CREATE_CONCURRENCY)
@@ -136,7 +137,7 @@ async def create_jobs(uri: str, durations: list[float]) -> list[tuple[str, float
         async with semaphore:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*tuning implementation is experimental")
-                job = await aclient.tunings.tune(**request.sdk_arguments())
+                job = await aclient.tunings.tune(**sdk_arguments(request))
         return job.name, job.create_time.timestamp() + seconds
 
     try:
@@ -245,7 +246,7 @@ async def steady_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str
 
 
 async def restart_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str, Any]:
-    from airflow_tuning.polling import PollPolicy
+    from airflow_tuning.jobs.polling import PollPolicy
     from airflow_tuning.triggers.tuning import TuningJobTrigger
 
     n, seconds, policy = args.triggers, args.restart_seconds, PollPolicy()

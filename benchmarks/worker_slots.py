@@ -155,7 +155,7 @@ def run_mode(dag: Any, conf: dict[str, str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from airflow_tuning.polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
+    from airflow_tuning.jobs.polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--job-seconds", type=float, default=120.0, help="emulated job duration (real seconds)")

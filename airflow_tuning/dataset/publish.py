@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_tuning.common.retry import RetryPolicy
 from airflow_tuning.dataset.pipeline import PreparedDataset
 from airflow_tuning.dataset.sources import split_gs_uri
 
@@ -188,48 +189,60 @@ def _delete_quietly(blob: Any, kwargs: dict[str, Any]) -> None:
         log.warning("could not delete temporary object gs://%s/%s: %s", blob.bucket.name, blob.name, err)
 
 
+class _Interrupted(Exception):
+    """An upload attempt that stopped short (network, 5xx, 429, 308): resume from the committed offset."""
+
+
 def stream_upload(session_url: str, path: str, size: int, attempts: int = UPLOAD_ATTEMPTS, *,
                   resume: bool = False) -> None:
     """Send a file into a resumable upload session as one streamed PUT, resuming where the service stopped.
 
     One request keeps memory flat (the library's chunked upload holds a whole chunk, 100 MB by default,
     in memory); after a dropped connection or a 5xx answer, the session's committed offset is asked for
-    and the rest is sent. ``resume=True`` asks first: for a session an earlier process left half-done.
+    and the rest is sent, paced by the provider's one retry loop. ``resume=True`` asks first: for a session
+    an earlier process left half-done.
     """
     import requests
 
-    offset = 0
-    last_error = "no attempt made"
+    policy = RetryPolicy(attempts=attempts, initial_delay=2.0, max_delay=30.0, jitter=0.0)
+    retryable = lambda err: isinstance(err, _Interrupted)  # noqa: E731
     with requests.Session() as http:
-        for attempt in range(attempts):
-            if attempt or resume:
-                if attempt:
-                    time.sleep(min(2.0**attempt, 30.0))
-                try:
-                    offset = _committed_offset(http, session_url, size)
-                except requests.RequestException as err:
-                    last_error = f"status query failed: {err}"
-                    continue
-                if offset is None:
-                    return
-            remaining = offset < size
-            headers = {"Content-Range": f"bytes {offset}-{size - 1}/{size}" if remaining else f"bytes */{size}"}
-            try:
-                with open(path, "rb") as fh:
-                    fh.seek(offset)
-                    response = http.put(session_url, data=fh if remaining else b"", headers=headers,
-                                        timeout=UPLOAD_TIMEOUT)
-            except requests.RequestException as err:
-                last_error = f"{type(err).__name__}: {err}"
-                log.warning("upload interrupted at attempt %d: %s; resuming", attempt + 1, last_error)
-                continue
-            if response.status_code in (200, 201):
-                return
-            last_error = f"HTTP {response.status_code}: {response.text[:500]}"
-            if response.status_code != 308 and response.status_code < 500 and response.status_code != 429:
-                raise PublishError(f"upload refused: {last_error}")
-            log.warning("upload incomplete at attempt %d (%s); resuming", attempt + 1, last_error)
-    raise PublishError(f"upload failed after {attempts} attempts: {last_error}")
+        try:
+            for attempt in policy.retrying(retryable):
+                with attempt:
+                    ask_first = resume or attempt.retry_state.attempt_number > 1
+                    _upload_attempt(http, session_url, path, size, ask_first, attempt.retry_state.attempt_number)
+        except _Interrupted as err:
+            raise PublishError(f"upload failed after {attempts} attempts: {err}") from None
+
+
+def _upload_attempt(http: Any, session_url: str, path: str, size: int, ask_first: bool, number: int) -> None:
+    import requests
+
+    offset = 0
+    if ask_first:
+        try:
+            offset = _committed_offset(http, session_url, size)
+        except requests.RequestException as err:
+            raise _Interrupted(f"status query failed: {err}") from None
+        if offset is None:
+            return
+    remaining = offset < size
+    headers = {"Content-Range": f"bytes {offset}-{size - 1}/{size}" if remaining else f"bytes */{size}"}
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            response = http.put(session_url, data=fh if remaining else b"", headers=headers, timeout=UPLOAD_TIMEOUT)
+    except requests.RequestException as err:
+        log.warning("upload interrupted at attempt %d: %s: %s; resuming", number, type(err).__name__, err)
+        raise _Interrupted(f"{type(err).__name__}: {err}") from None
+    if response.status_code in (200, 201):
+        return
+    problem = f"HTTP {response.status_code}: {response.text[:500]}"
+    if response.status_code != 308 and response.status_code < 500 and response.status_code != 429:
+        raise PublishError(f"upload refused: {problem}")
+    log.warning("upload incomplete at attempt %d (%s); resuming", number, problem)
+    raise _Interrupted(problem)
 
 
 def _committed_offset(http: Any, session_url: str, size: int) -> int | None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
+from airflow_tuning.common.names import parse_gs_prefix
 from airflow_tuning.dataset.formats import FORMATS, Source
 from airflow_tuning.dataset.report import SourceError
 
@@ -60,13 +61,8 @@ def local_sources(patterns: Iterable[str], fmt: str = "auto") -> list[Source]:
 
 
 def split_gs_uri(uri: str) -> tuple[str, str]:
-    """``gs://bucket/path`` -> (bucket, path); path may be empty."""
-    if not uri.startswith("gs://"):
-        raise ValueError(f"not a gs:// URI: {uri!r}")
-    bucket, _, path = uri[len("gs://"):].partition("/")
-    if not bucket:
-        raise ValueError(f"gs:// URI without a bucket: {uri!r}")
-    return bucket, path
+    """``gs://bucket/path`` -> (bucket, path); path may be empty (a prefix)."""
+    return parse_gs_prefix(uri, what="gs:// URI")
 
 
 def gcs_sources(client: Any, uris: Iterable[str], fmt: str = "auto") -> list[Source]:

@@ -7,12 +7,10 @@ the operation is ``done`` with the tuned model as its ``response``. ``operations
 the operation ends with ``error.code`` 1 (CANCELLED) and the model is FAILED, to be deleted. Examples the
 tutorial's limits refuse (input over 40,000 characters, output over 5,000, missing or non-text fields) fail
 the model shortly after the start, as a real run fails: FAILED, with the operation's ``error.message``
-naming the example. An ACTIVE model answers ``generateContent`` from its examples (nearest neighbour, see
-learner.py).
+naming the example. An ACTIVE model answers ``generateContent`` from its examples (see learner.py).
 
-Every call needs an API key (``x-goog-api-key`` header or ``?key=``) or a bearer token; without one the
-answer is Google's 403. The key is never stored or logged. Tuned models and their examples are kept in the
-store under their own names (``tunedModels/{id}``), so a state file keeps them across restarts.
+Every call needs an API key (``x-goog-api-key`` header or ``?key=``) or a bearer token, else Google's 403;
+the key is never stored or logged. Tuned models and their examples are stored under ``tunedModels/{id}``.
 """
 
 from __future__ import annotations

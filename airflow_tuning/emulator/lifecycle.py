@@ -13,11 +13,11 @@ import asyncio
 import time
 from typing import Any
 
-from airflow_tuning import job_states as js
 from airflow_tuning.emulator import registry, timeline
 from airflow_tuning.emulator.datasets import DatasetError, data_stats, parse_dataset, read_object
 from airflow_tuning.emulator.state import Config, Store
 from airflow_tuning.emulator.wire import RPC_CANCELLED, RPC_INVALID_ARGUMENT, failed_precondition, timestamp
+from airflow_tuning.jobs import states as js
 
 DURATION_LABEL = "emulator-duration-ms"
 DEFAULT_EPOCHS = 3

@@ -10,10 +10,11 @@ nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_tuning.resource_names import MODEL_FORM, parse_model_name
+from airflow_tuning.common.names import MODEL_FORM, parse_model_name
 
 # Vertex AI's documented alias pattern; digits-only strings are version ids, not aliases.
 ALIAS_RE = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]$")
@@ -45,6 +46,17 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
+def get_model(model_client: Any, name: str, retry: Any, *, missing: Callable[[str], Exception]) -> Any:
+    """``get_model``, with a missing model, version or alias raised as ``missing(reason)``."""
+    from google.api_core import exceptions
+
+    kwargs = {"retry": retry} if retry is not None else {}
+    try:
+        return model_client.get_model(name=name, **kwargs)
+    except exceptions.NotFound as err:
+        raise missing(str(err.message)) from None
+
+
 def alias_holder(model_client: Any, unversioned: str, alias: str, *, retry: Any = None) -> str | None:
     """The version id currently holding ``alias`` on a model, or None when no version holds it."""
     from google.api_core import exceptions
@@ -58,20 +70,18 @@ def alias_holder(model_client: Any, unversioned: str, alias: str, *, retry: Any 
 
 def promote(model_client: Any, model_name: str, alias: str = "champion", *, retry: Any = None) -> Promotion:
     """Give ``alias`` to the version ``model_name`` names (by id or by another alias); idempotent."""
-    from google.api_core import exceptions
-
     validate_alias(alias)
     try:
         parsed = parse_model_name(model_name, require_version=True)
     except ValueError as err:
         raise PromotionError(str(err)) from None
     kwargs = {"retry": retry} if retry is not None else {}
-    try:
-        model = model_client.get_model(name=parsed.name, **kwargs)
-    except exceptions.NotFound as err:
-        raise PromotionError(
-            f"Cannot promote {parsed.name}: no such model or version ({err.message}); expected {MODEL_FORM}"
-        ) from None
+    model = get_model(
+        model_client, parsed.name, retry,
+        missing=lambda why: PromotionError(
+            f"Cannot promote {parsed.name}: no such model or version ({why}); expected {MODEL_FORM}"
+        ),
+    )  # fmt: skip
     version = str(model.version_id)
     previous = alias_holder(model_client, parsed.unversioned, alias, retry=retry)
     changed = previous != version

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from airflow_tuning.common.names import parse_gs_prefix, parse_gs_uri
 from airflow_tuning.evaluation.dataset import EvalDataError, EvalExample, parse_eval_lines
-from airflow_tuning.resource_names import parse_gs_uri
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
-_GS_PREFIX_RE = re.compile(r"^gs://(?P<bucket>[^/\s]+)(?:/(?P<path>\S*))?$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -30,11 +29,9 @@ def report_prefix(eval_dataset_uri: str, report_uri: str | None, run_label: str)
     so the report sits next to the data it judged and a retry of the same run overwrites, not duplicates.
     """
     if report_uri:
-        match = _GS_PREFIX_RE.match(report_uri.strip())
-        if not match:
-            raise ValueError(f"report_uri {report_uri!r} is not a Cloud Storage prefix; expected gs://bucket/path")
-        path = (match["path"] or "").strip("/")
-        return f"gs://{match['bucket']}/{path}" if path else f"gs://{match['bucket']}"
+        bucket, path = parse_gs_prefix(report_uri, what="report_uri")
+        path = path.strip("/")
+        return f"gs://{bucket}/{path}" if path else f"gs://{bucket}"
     bucket, name = parse_gs_uri(eval_dataset_uri, what="eval_dataset_uri")
     folder = name.rsplit("/", 1)[0] if "/" in name else ""
     return f"gs://{bucket}/" + "/".join(p for p in (folder, "reports", run_label) if p)

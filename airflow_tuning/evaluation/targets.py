@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_tuning.resource_names import is_endpoint_name, is_model_name, parse_endpoint_name, parse_model_name
+from airflow_tuning.common.names import is_endpoint_name, is_model_name, parse_endpoint_name, parse_model_name
 
 
 class ModelResolutionError(ValueError):
@@ -66,16 +66,15 @@ def resolve_target(value: str, *, project: str, location: str, model_client: Any
 
 
 def _resolve_model(requested: str, name: str, model_client: Any, retry: Any) -> Target:
-    from google.api_core import exceptions
+    from airflow_tuning.evaluation.registry import get_model
 
     parsed = parse_model_name(name)
-    kwargs = {"retry": retry} if retry is not None else {}
-    try:
-        model = model_client.get_model(name=parsed.name, **kwargs)
-    except exceptions.NotFound as err:
-        raise ModelResolutionError(
-            f"Model {parsed.name} does not exist (no such model, version or alias): {err.message}"
-        ) from None
+    model = get_model(
+        model_client, parsed.name, retry,
+        missing=lambda why: ModelResolutionError(
+            f"Model {parsed.name} does not exist (no such model, version or alias): {why}"
+        ),
+    )  # fmt: skip
     deployed = [d.endpoint for d in model.deployed_models if d.endpoint]
     version = model.version_id or parsed.version
     if not deployed:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import BaseHook
 
-from airflow_tuning.connection_settings import ConnectionConfigError, ConnectionSettings
+from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 EMULATOR_TOKEN = "emulator"  # noqa: S105 - a placeholder bearer token; emulators do not check it
@@ -162,7 +162,7 @@ class GeminiTuningHook(BaseHook):
     # -- Gemini Developer API (backend="gemini_api") ----------------------------------------------------
     @cached_property
     def gemini_api_client(self) -> Any:
-        from airflow_tuning.hooks.gemini_api import build_gemini_api_client
+        from airflow_tuning.backends.gemini_api.client import build_gemini_api_client
 
         return build_gemini_api_client(self.settings)
 
@@ -172,7 +172,7 @@ class GeminiTuningHook(BaseHook):
 
     @cached_property
     def gemini_api_genai_client(self) -> Any:
-        from airflow_tuning.hooks.gemini_api import build_gemini_api_genai_client
+        from airflow_tuning.backends.gemini_api.client import build_gemini_api_genai_client
 
         return build_gemini_api_genai_client(self.settings)
 
@@ -183,20 +183,32 @@ class GeminiTuningHook(BaseHook):
     @classmethod
     async def aget_gemini_api_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
         """The async Developer-API client for triggers, shared per connection and event loop."""
-        from airflow_tuning.hooks.gemini_api import build_async_gemini_api_client
+        from airflow_tuning.backends.gemini_api.client import build_async_gemini_api_client
 
         return await cls._shared_async_client(gcp_conn_id, "gemini_api", build_async_gemini_api_client)
 
-    def get_tunings_client(self, backend: str = "vertex") -> Any:
-        """The client whose ``tunings.get`` / ``tunings.cancel`` serve ``backend`` (``vertex`` or ``gemini_api``)."""
-        return self.get_gemini_api_client() if backend == "gemini_api" else self.get_genai_client()
+    def get_tunings_client(self, backend: Any = None) -> Any:
+        """The client whose ``tunings.get`` / ``tunings.cancel`` serve ``backend`` (a service or its name)."""
+        from airflow_tuning.backends import tuning_service
+
+        return tuning_service(backend).tunings_client(self)
 
     @classmethod
-    async def aget_tunings_client(cls, gcp_conn_id: str = default_conn_name, backend: str = "vertex") -> Any:
+    async def aget_tunings_client(cls, gcp_conn_id: str = default_conn_name, backend: Any = None) -> Any:
         """``get_tunings_client`` for triggers: the shared async client of ``backend``."""
-        if backend == "gemini_api":
-            return await cls.aget_gemini_api_client(gcp_conn_id)
-        return await cls.aget_async_genai_client(gcp_conn_id)
+        from airflow_tuning.backends import tuning_service
+
+        return await tuning_service(backend).async_tunings_client(cls, gcp_conn_id)
+
+    def open_object(self, uri: str, *, what: str = "URI") -> Any:
+        """A binary stream of one Cloud Storage object; ``FileNotFoundError`` naming it when it is absent."""
+        from airflow_tuning.common.names import parse_gs_uri
+
+        bucket, path = parse_gs_uri(uri, what=what)
+        blob = self.get_storage_client().bucket(bucket).blob(path)
+        if not blob.exists(retry=self.api_core_retry):
+            raise FileNotFoundError(f"{uri} does not exist")
+        return blob.open("rb", retry=self.api_core_retry)
 
     # -- UI -------------------------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:

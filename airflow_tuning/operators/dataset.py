@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_tuning.common.names import parse_gs_prefix
+from airflow_tuning.common.rendered import is_template, validate_unless_template
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 
 if TYPE_CHECKING:
@@ -25,6 +27,13 @@ if TYPE_CHECKING:
 
 FORMATS = ("auto", "vertex", "pairs", "csv")
 ON_INVALID = ("fail", "skip")
+
+
+def _check_destination(value: str) -> None:
+    try:
+        parse_gs_prefix(value, what="destination")
+    except ValueError:
+        raise ValueError(f"destination must be a gs://bucket/prefix URI, got {value!r}") from None
 
 
 class UploadDatasetOperator(BaseOperator):
@@ -94,10 +103,9 @@ class UploadDatasetOperator(BaseOperator):
             raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
         if on_invalid not in ON_INVALID:
             raise ValueError(f"on_invalid must be one of {ON_INVALID}, got {on_invalid!r}")
-        if not str(destination).startswith(("gs://", "{{")):
-            raise ValueError(f"destination must be a gs://bucket/prefix URI, got {destination!r}")
+        validate_unless_template(destination, _check_destination)
         where = destination.strip().rstrip("/")
-        self.asset = asset or (Asset(name=where) if "{{" in where else Asset(uri=where))
+        self.asset = asset or (Asset(name=where) if is_template(where) else Asset(uri=where))
         kwargs.setdefault("outlets", [self.asset])
         super().__init__(**kwargs)
         self.destination = destination

@@ -11,41 +11,24 @@ read parameters, build clients through the hook, log, and talk to XCom.
 
 from __future__ import annotations
 
-import ast
-import asyncio
-import json
-import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_tuning.console import storage_object_console_url
-from airflow_tuning.evaluation.gate import evaluate_gate, normalize_thresholds
-from airflow_tuning.evaluation.generation import (
-    DEFAULT_MAX_CONCURRENCY,
-    DETERMINISTIC_CONFIG,
-    GenerationRequest,
-    generate_all,
-)
-from airflow_tuning.evaluation.metrics import DEFAULT_METRICS, DEFAULT_PRIMARY_METRIC, resolve_metrics, score
+from airflow_tuning.backends import TuningService, tuning_service
+from airflow_tuning.common.console import storage_object_console_url
+from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
+from airflow_tuning.evaluation.gate import normalize_thresholds
+from airflow_tuning.evaluation.generation import DEFAULT_MAX_CONCURRENCY
+from airflow_tuning.evaluation.metrics import DEFAULT_METRICS, DEFAULT_PRIMARY_METRIC, resolve_metrics
 from airflow_tuning.evaluation.registry import promote, validate_alias
-from airflow_tuning.evaluation.report import build_report, render_html
-from airflow_tuning.evaluation.storage import (
-    REPORT_HTML,
-    REPORT_JSON,
-    read_eval_dataset,
-    report_prefix,
-    safe_segment,
-    upload_text,
-)
-from airflow_tuning.evaluation.targets import Target, qualify, resolve_target
-from airflow_tuning.gemini_api_jobs import GEMINI_API, VERTEX, check_backend, serving_name
+from airflow_tuning.evaluation.run import EvaluationPlan, run_evaluation
+from airflow_tuning.evaluation.storage import safe_segment
+from airflow_tuning.evaluation.targets import qualify
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
-from airflow_tuning.resource_names import is_model_name
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -83,9 +66,9 @@ class EvaluateTunedModelOperator(BaseOperator):
     :param soft_fail: when the gate fails, skip the task instead of failing it, so a DAG can branch.
     :param progress_interval: seconds between progress log lines.
     :param gcp_conn_id: a ``gemini_tuning`` connection.
-    :param backend: ``vertex`` (default) or ``gemini_api``: ``model`` and ``baseline`` are then Gemini
-        Developer API models (``tunedModels/{id}``, the run's operation, or ``models/gemini-...``), called
-        with the connection's ``gemini_api_key``; the data and the report stay in Cloud Storage.
+    :param backend: ``vertex`` (default), ``gemini_api`` or a ``TuningService``; with ``gemini_api``, ``model``
+        and ``baseline`` are Gemini Developer API models (``tunedModels/{id}``, the run's operation, or
+        ``models/gemini-...``), called with the connection's ``gemini_api_key``; data and report stay in GCS.
 
     Returns (XCom ``return_value``) ``{"metrics", "baseline_metrics", "delta", "passed", "examples",
     "report_uri"}``, ``report_uri`` being the HTML report (``report.json`` sits next to it). A failing
@@ -124,11 +107,12 @@ class EvaluateTunedModelOperator(BaseOperator):
         soft_fail: bool = False,
         progress_interval: float = 5.0,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
-        backend: str = VERTEX,
+        backend: str | TuningService | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.backend = check_backend(backend)
+        self.service = tuning_service(backend)
+        self.backend = self.service.name
         self.metric_specs = resolve_metrics(metrics)
         names = [m.name for m in self.metric_specs]
         self.primary_metric = primary_metric or (
@@ -143,8 +127,8 @@ class EvaluateTunedModelOperator(BaseOperator):
         self.model = model
         self.eval_dataset_uri = eval_dataset_uri
         self.baseline = baseline
-        if isinstance(thresholds, Mapping):
-            normalize_thresholds(thresholds, names)  # fail at DAG parse time when not templated
+        if isinstance(thresholds, Mapping):  # fail at DAG parse time when not templated
+            validate_unless_template(thresholds, lambda value: normalize_thresholds(value, names))
         self.thresholds = thresholds
         self.min_improvement = min_improvement
         self.max_examples = max_examples
@@ -156,161 +140,40 @@ class EvaluateTunedModelOperator(BaseOperator):
         self.progress_interval = progress_interval
         self.gcp_conn_id = gcp_conn_id
 
-    # -- steps ------------------------------------------------------------------------------------------
-    def _resolve(self, hook: GeminiTuningHook, value: str) -> Target:
-        if self.backend == GEMINI_API:
-            serving, kind = serving_name(value)
-            return Target(value, serving, kind)
-        needs_registry = is_model_name(qualify(value, hook.project, hook.location))
-        return resolve_target(
-            value,
-            project=hook.project,
-            location=hook.location,
-            model_client=hook.get_model_service_client() if needs_registry else None,
-            retry=hook.api_core_retry if needs_registry else None,
-        )
-
-    async def _generate(self, hook: GeminiTuningHook, requests: list[GenerationRequest]) -> list[str]:
-        if self.backend == GEMINI_API:
-            aio = hook.get_gemini_api_genai_client().aio
-        else:
-            aio = hook.get_async_genai_client()
-        try:
-            return await generate_all(
-                aio,
-                requests,
-                source=self.eval_dataset_uri,
-                generation_config=self.generation_config,
-                max_concurrency=self.max_concurrency,
-                log=self.log,
-                progress_interval=self.progress_interval,
-            )
-        finally:
-            await aio.aclose()
-
     def _run_label(self, context: Context) -> str:
         ti = context["ti"]
         task = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}-{ti.map_index}"
         return f"{safe_segment(context['run_id'])}/{safe_segment(task)}"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = GeminiTuningHook(self.gcp_conn_id)
         names = [m.name for m in self.metric_specs]
-        thresholds = normalize_thresholds(_mapping(self.thresholds, "thresholds"), names)
-        min_improvement = _optional_float(self.min_improvement, "min_improvement")
-        storage = hook.get_storage_client()
-        examples = read_eval_dataset(
-            storage, self.eval_dataset_uri, max_examples=self.max_examples, retry=hook.api_core_retry
-        )
-        self.log.info("Read %d evaluation examples from %s", len(examples), self.eval_dataset_uri)
-        target = self._resolve(hook, self.model)
-        baseline = self._resolve(hook, self.baseline) if self.baseline else None
-        self.log.info("Challenger %s -> %s", target.requested, target.serving)
-        if baseline is not None:
-            self.log.info("Baseline %s -> %s", baseline.requested, baseline.serving)
-
-        started = time.monotonic()
-        requests = [GenerationRequest(target.serving, ex) for ex in examples]
-        if baseline is not None:
-            requests += [GenerationRequest(baseline.serving, ex) for ex in examples]
-        outputs = asyncio.run(self._generate(hook, requests))
-        predictions = outputs[: len(examples)]
-        baseline_predictions = outputs[len(examples) :] if baseline is not None else None
-
-        references = [ex.reference for ex in examples]
-        labels = [f"{self.eval_dataset_uri} line {ex.line}" for ex in examples]
-        scores = score(predictions, references, self.metric_specs, labels=labels)
-        baseline_scores = (
-            score(baseline_predictions, references, self.metric_specs, labels=labels)
-            if baseline_predictions is not None
-            else None
-        )
-        gate = evaluate_gate(
-            scores.corpus,
-            thresholds=thresholds,
-            baseline_metrics=baseline_scores.corpus if baseline_scores else None,
-            min_improvement=min_improvement,
-            primary_metric=self.primary_metric,
-        )
-        report = build_report(
-            examples=examples,
-            predictions=predictions,
-            scores=scores,
-            gate=gate,
-            model=target.as_dict(),
+        plan = EvaluationPlan(
+            model=self.model,
             eval_dataset_uri=self.eval_dataset_uri,
+            metric_specs=self.metric_specs,
             primary_metric=self.primary_metric,
-            baseline=baseline.as_dict() if baseline else None,
-            baseline_predictions=baseline_predictions,
-            baseline_scores=baseline_scores,
-            settings={
-                "thresholds": thresholds,
-                "min_improvement": min_improvement,
-                "max_examples": self.max_examples,
-                "generation_config": {**DETERMINISTIC_CONFIG, **self.generation_config},
-                "max_concurrency": self.max_concurrency,
-            },
-            worst_count=self.worst_examples,
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            duration_seconds=round(time.monotonic() - started, 3),
+            baseline=self.baseline,
+            thresholds=normalize_thresholds(mapping(self.thresholds, "thresholds"), names),
+            min_improvement=optional_float(self.min_improvement, "min_improvement"),
+            max_examples=self.max_examples,
+            generation_config=self.generation_config,
+            max_concurrency=self.max_concurrency,
+            report_uri=self.report_uri,
+            worst_examples=self.worst_examples,
+            progress_interval=self.progress_interval,
         )
-        html_uri = self._write_report(hook, storage, report, context)
-
-        result = {
-            "metrics": report["metrics"],
-            "baseline_metrics": report["baseline_metrics"],
-            "delta": report["delta"],
-            "passed": gate.passed,
-            "examples": len(examples),
-            "report_uri": html_uri,
-        }
-        self.log.info("Evaluation of %s on %d examples:\n%s", target.requested, len(examples), gate.table())
-        if gate.passed:
-            return result
-        context["ti"].xcom_push(key=EVALUATION_RESULT_XCOM_KEY, value=result)
-        message = (
-            f"{target.requested} did not pass the evaluation gate:\n  - "
-            + "\n  - ".join(gate.failures)
-            + f"\n{gate.table()}\nReport: {html_uri}"
+        hook = GeminiTuningHook(self.gcp_conn_id)
+        outcome = run_evaluation(
+            plan, service=self.service, clients=hook, run_label=self._run_label(context), log=self.log
         )
+        ti = context["ti"]
+        ti.xcom_push(key=EvaluationReportLink.xcom_key, value=storage_object_console_url(outcome.html_uri))
+        if outcome.gate.passed:
+            return outcome.result
+        ti.xcom_push(key=EVALUATION_RESULT_XCOM_KEY, value=outcome.result)
         if self.soft_fail:
-            raise AirflowSkipException(message)
-        raise AirflowFailException(message)
-
-    def _write_report(self, hook: GeminiTuningHook, storage: Any, report: dict[str, Any], context: Context) -> str:
-        """Upload report.json and report.html, then point the extra link at the HTML page."""
-        prefix = report_prefix(self.eval_dataset_uri, self.report_uri, self._run_label(context))
-        json_uri, html_uri = f"{prefix}/{REPORT_JSON}", f"{prefix}/{REPORT_HTML}"
-        retry = hook.api_core_retry
-        body = json.dumps(report, indent=1, ensure_ascii=False)
-        upload_text(storage, json_uri, body, content_type="application/json; charset=utf-8", retry=retry)
-        upload_text(storage, html_uri, render_html(report), content_type="text/html; charset=utf-8", retry=retry)
-        self.log.info("Evaluation report: %s (data: %s)", html_uri, json_uri)
-        context["ti"].xcom_push(key=EvaluationReportLink.xcom_key, value=storage_object_console_url(html_uri))
-        return html_uri
-
-
-def _mapping(value: Any, field: str) -> Mapping[str, Any]:
-    """A templated mapping: rendered natively it is already a dict; rendered as text it is a literal."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            raise ValueError(f"{field} must be a mapping such as {{'rouge_l': 0.6}}, got {value!r}") from None
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{field} must be a mapping such as {{'rouge_l': 0.6}}, got {value!r}")
-    return value
-
-
-def _optional_float(value: Any, field: str) -> float | None:
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "none", "null")):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field} must be a number or None, got {value!r}") from None
+            raise AirflowSkipException(outcome.failure_message())
+        raise AirflowFailException(outcome.failure_message())
 
 
 class PromoteTunedModelOperator(BaseOperator):
@@ -338,8 +201,7 @@ class PromoteTunedModelOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if "{{" not in alias:
-            validate_alias(alias)
+        validate_unless_template(alias, validate_alias)
         self.model_name = model_name
         self.alias = alias
         self.gcp_conn_id = gcp_conn_id

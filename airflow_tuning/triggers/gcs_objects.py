@@ -14,8 +14,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from airflow_tuning.common.watermark import ObjectVersion, new_objects
 from airflow_tuning.hooks.tuning import GeminiTuningHook, build_storage_client
-from airflow_tuning.object_watermark import ObjectVersion, new_objects
 
 WATERMARK_KEY = "gcs_new_objects_watermark"
 

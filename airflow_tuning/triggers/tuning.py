@@ -17,19 +17,12 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_tuning.gemini_api_jobs import VERTEX, ProgressLog, check_backend
+from airflow_tuning.backends import DEFAULT_SERVICE, TuningService, tuning_service
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.job_states import is_ended
-from airflow_tuning.job_watch import WaitResult, acancel_job, wait_async
-from airflow_tuning.polling import (
-    DEFAULT_MAX_POLL_INTERVAL,
-    DEFAULT_MAX_TRANSIENT_ERRORS,
-    DEFAULT_POLL_INTERVAL,
-    DEFAULT_POLL_JITTER,
-    DEFAULT_POLL_MULTIPLIER,
-    PollPolicy,
-    deadline_after,
-)
+from airflow_tuning.jobs.polling import PollPolicy, deadline_after
+from airflow_tuning.jobs.progress import ProgressLog
+from airflow_tuning.jobs.states import is_ended
+from airflow_tuning.jobs.watch import WaitResult, wait_async
 
 ON_KILL_TIMEOUT = 30.0
 
@@ -54,21 +47,21 @@ class TuningJobTrigger(BaseTrigger):
     :param cancel_on_kill: cancel the jobs when a user kills the deferred task (mark failed / success,
         clear) and when the deadline passes. ``cleanup()`` never cancels: it also runs on triggerer
         restarts, when the job must keep running.
-    :param backend: ``vertex`` (default) or ``gemini_api``.
+    :param backend: ``vertex`` (default), ``gemini_api`` or a ``TuningService``; kwargs carry its name.
+    :param poll: the poll policy (``PollPolicy`` or a mapping); ``poll_interval``, ``max_poll_interval``,
+        ``poll_multiplier``, ``poll_jitter`` and ``max_transient_errors`` also work as keyword arguments
+        (which is how the serialized kwargs carry them).
     """
 
     def __init__(
         self,
         tuning_job_names: str | Sequence[str],
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
-        poll_multiplier: float = DEFAULT_POLL_MULTIPLIER,
-        poll_jitter: float = DEFAULT_POLL_JITTER,
-        max_transient_errors: int = DEFAULT_MAX_TRANSIENT_ERRORS,
         deadline: float | None = None,
         cancel_on_kill: bool = True,
-        backend: str = VERTEX,
+        backend: str | TuningService | None = None,
+        poll: PollPolicy | dict[str, Any] | None = None,
+        **poll_settings: Any,
     ) -> None:
         super().__init__()
         names = [tuning_job_names] if isinstance(tuning_job_names, str) else list(tuning_job_names)
@@ -76,16 +69,11 @@ class TuningJobTrigger(BaseTrigger):
             raise ValueError("TuningJobTrigger needs at least one tuning job name")
         self.tuning_job_names = names
         self.gcp_conn_id = gcp_conn_id
-        self.policy = PollPolicy(
-            poll_interval=float(poll_interval),
-            max_poll_interval=float(max_poll_interval),
-            poll_multiplier=float(poll_multiplier),
-            poll_jitter=float(poll_jitter),
-            max_transient_errors=int(max_transient_errors),
-        )
+        self.policy = PollPolicy.of(poll, **poll_settings)
         self.deadline = None if deadline is None else float(deadline)
         self.cancel_on_kill = bool(cancel_on_kill)
-        self.backend = check_backend(backend)
+        self.service = tuning_service(backend)
+        self.backend = self.service.name
 
     @classmethod
     def deferral(
@@ -96,7 +84,7 @@ class TuningJobTrigger(BaseTrigger):
         policy: PollPolicy,
         timeout: float | timedelta | None,
         cancel_on_kill: bool,
-        backend: str = VERTEX,
+        backend: str | TuningService | None = None,
     ) -> dict[str, Any]:
         """Arguments for ``BaseOperator.defer``: this trigger, plus Airflow's own timeout as a backstop.
 
@@ -126,12 +114,12 @@ class TuningJobTrigger(BaseTrigger):
                 **self.policy.to_kwargs(),
                 "deadline": self.deadline,
                 "cancel_on_kill": self.cancel_on_kill,
-                **({"backend": self.backend} if self.backend != VERTEX else {}),
+                **({"backend": self.service.name} if self.service != DEFAULT_SERVICE else {}),
             },
         )
 
     async def _client(self) -> Any:
-        return await GeminiTuningHook.aget_tunings_client(self.gcp_conn_id, self.backend)
+        return await self.service.async_tunings_client(GeminiTuningHook, self.gcp_conn_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         names = self.tuning_job_names
@@ -173,7 +161,7 @@ class TuningJobTrigger(BaseTrigger):
         client = await self._client()
         for name in names:
             try:
-                if await acancel_job(client, name, self.log):
+                if await self.service.acancel(client, name, self.log):
                     cancelled.append(name)
             except Exception as err:
                 self.log.error("Could not cancel tuning job %s: %s: %s", name, type(err).__name__, err)

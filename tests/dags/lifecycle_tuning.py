@@ -155,9 +155,9 @@ EXTERNAL_JOB = "{{{{ ti.xcom_pull(task_ids='start_external_jobs')[{}] }}}}"
 @task
 def start_external_jobs(params: dict[str, Any] | None = None) -> list[str]:
     """Start jobs the way a user in the console would: straight through the API, not via an operator."""
+    from airflow_tuning.backends.vertex.jobs import start_tuning_job
     from airflow_tuning.hooks.tuning import GeminiTuningHook
-    from airflow_tuning.job_watch import start_tuning_job
-    from airflow_tuning.tuning_request import TuningRequest
+    from airflow_tuning.jobs.request import TuningRequest
 
     assert params is not None
     client = GeminiTuningHook().get_genai_client()
@@ -193,4 +193,20 @@ with DAG(
             deferrable=False,
             mode="reschedule",
         )
+    )
+
+
+with DAG(
+    "lifecycle_sensor_transient",
+    schedule=None,
+    params={"train": "", "test_id": "unset", "durations_ms": [120_000]},
+    default_args={"on_failure_callback": _record_failure, "timeout": 60, **FAST},
+) as sensor_transient_dag:
+    # Reschedule mode rebuilds the sensor for every poke: the transient-error limit must hold across pokes.
+    start_external_jobs() >> TuningJobSensor(
+        task_id="wait_reschedule",
+        tuning_job_name=EXTERNAL_JOB.format(0),
+        deferrable=False,
+        mode="reschedule",
+        max_transient_errors=2,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_tuning.connection_settings import ConnectionSettings
+from airflow_tuning.common.connection import ConnectionSettings
 from airflow_tuning.emulator import Emulator
 
 FAST_RETRY = {"retry_attempts": 6, "retry_initial_delay": 0.05, "retry_max_delay": 0.2, "retry_jitter": 0.01}

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from google.genai import errors, types
 
-from airflow_tuning.connection_settings import ConnectionSettings
+from airflow_tuning.common.connection import ConnectionSettings
 from airflow_tuning.emulator import Emulator
 from airflow_tuning.hooks.tuning import build_genai_client
 from tests.emulator.helpers import jsonl, upload

@@ -10,7 +10,7 @@ import time
 
 from google.genai import types
 
-from airflow_tuning.connection_settings import ConnectionSettings
+from airflow_tuning.common.connection import ConnectionSettings
 from airflow_tuning.emulator import Emulator
 from airflow_tuning.hooks.tuning import build_genai_client, build_storage_client
 from tests.conftest import REPO

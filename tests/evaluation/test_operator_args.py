@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_tuning.common.rendered import mapping as _mapping
+from airflow_tuning.common.rendered import optional_float as _optional_float
 from airflow_tuning.evaluation.registry import PromotionError
 from airflow_tuning.links import EvaluationReportLink
-from airflow_tuning.operators.evaluation import (
-    EvaluateTunedModelOperator,
-    PromoteTunedModelOperator,
-    _mapping,
-    _optional_float,
-)
+from airflow_tuning.operators.evaluation import EvaluateTunedModelOperator, PromoteTunedModelOperator
 
 BASE = {"task_id": "e", "model": "models/1@2", "eval_dataset_uri": "gs://b/e.jsonl"}
 

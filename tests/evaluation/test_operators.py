@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from airflow_tuning.console import storage_object_console_url
+from airflow_tuning.common.console import storage_object_console_url
 from tests.evaluation.conftest import task_state, xcom
 
 BUILTINS = ("exact_match", "token_f1", "rouge_l", "bleu")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_tuning.console import storage_object_console_url
+from airflow_tuning.common.console import storage_object_console_url
+from airflow_tuning.common.names import parse_gs_uri
 from airflow_tuning.evaluation.storage import report_prefix, safe_segment
-from airflow_tuning.resource_names import parse_gs_uri
 
 
 def test_parse_gs_uri():

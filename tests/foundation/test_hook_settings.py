@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_tuning.connection_settings import ConnectionConfigError
+from airflow_tuning.common.connection import ConnectionConfigError
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 
 BASE = {"project": "p1", "location": "europe-west4"}

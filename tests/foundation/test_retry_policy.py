@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.api_core import exceptions
 
-from airflow_tuning.retry_policy import RetryPolicy
+from airflow_tuning.common.retry import RetryPolicy
 
 
 def test_api_core_retry_rides_out_retryable_statuses_only():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_tuning.connection_settings import ConnectionSettings
+from airflow_tuning.common.connection import ConnectionSettings
 
 API_KEY = "AIzaSy-gemini-api-test-key-7f3c9d"
 FAST_RETRY = {"retry_attempts": 4, "retry_initial_delay": 0.05, "retry_max_delay": 0.2, "retry_jitter": 0.01}
@@ -18,7 +18,7 @@ def settings(emulator) -> ConnectionSettings:
 
 @pytest.fixture
 def client(settings):
-    from airflow_tuning.hooks.gemini_api import build_gemini_api_client
+    from airflow_tuning.backends.gemini_api.client import build_gemini_api_client
 
     client = build_gemini_api_client(settings)
     yield client
@@ -27,7 +27,7 @@ def client(settings):
 
 @pytest.fixture
 def genai_client(settings):
-    from airflow_tuning.hooks.gemini_api import build_gemini_api_genai_client
+    from airflow_tuning.backends.gemini_api.client import build_gemini_api_genai_client
 
     return build_gemini_api_genai_client(settings)
 

@@ -10,10 +10,10 @@ import time
 import httpx
 import pytest
 
-from airflow_tuning import job_states
-from airflow_tuning.gemini_api_examples import create_request, examples_from_items
-from airflow_tuning.gemini_api_jobs import summarize_api
-from airflow_tuning.job_summary import SUMMARY_KEYS
+from airflow_tuning.backends.gemini_api.examples import create_request, examples_from_items
+from airflow_tuning.backends.gemini_api.jobs import summarize_api
+from airflow_tuning.jobs import states as job_states
+from airflow_tuning.jobs.summary import SUMMARY_KEYS
 from tests.gemini_api.conftest import API_KEY
 from tests.gemini_api.number_sequence import BASE_MODEL, EXAMPLES, HYPERPARAMETERS
 
@@ -37,7 +37,7 @@ def wait_ended(client, name: str, timeout: float = 20.0) -> tuple[object, list[f
 
 async def follow(settings, name: str) -> list:
     """Poll with the async client (as the trigger does) until the run has ended."""
-    from airflow_tuning.hooks.gemini_api import build_async_gemini_api_client
+    from airflow_tuning.backends.gemini_api.client import build_async_gemini_api_client
 
     aclient = build_async_gemini_api_client(settings)
     try:
@@ -173,9 +173,9 @@ def test_injected_faults_are_retried_by_the_one_policy(client, emulator):
 
 
 def test_tuned_models_survive_an_emulator_restart(tmp_path):
-    from airflow_tuning.connection_settings import ConnectionSettings
+    from airflow_tuning.backends.gemini_api.client import build_gemini_api_client
+    from airflow_tuning.common.connection import ConnectionSettings
     from airflow_tuning.emulator import Emulator
-    from airflow_tuning.hooks.gemini_api import build_gemini_api_client
 
     state = str(tmp_path / "state.json")
     with Emulator(job_duration=0.5, state_file=state) as emu:
@@ -189,7 +189,7 @@ def test_tuned_models_survive_an_emulator_restart(tmp_path):
         client = build_gemini_api_client(settings)
         job = client.get(name=name)
         assert job.state == job_states.SUCCEEDED
-        from airflow_tuning.hooks.gemini_api import build_gemini_api_genai_client
+        from airflow_tuning.backends.gemini_api.client import build_gemini_api_genai_client
 
         genai_client = build_gemini_api_genai_client(settings)
         assert genai_client.models.generate_content(model=job.tuned_model_name, contents="thirteen").text == "fourteen"
@@ -199,7 +199,7 @@ def test_tuned_models_survive_an_emulator_restart(tmp_path):
 def test_cancel_stops_a_run_through_the_shared_cancel_helper(client):
     import logging
 
-    from airflow_tuning.job_watch import cancel_job
+    from airflow_tuning.jobs.watch import cancel_job
 
     operation = client.create_tuned_model(number_sequence_body("cancelled"))
     model = operation["metadata"]["tunedModel"]

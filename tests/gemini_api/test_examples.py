@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from airflow_tuning.gemini_api_examples import (
+from airflow_tuning.backends.gemini_api.examples import (
     MAX_INPUT_CHARS,
     MAX_OUTPUT_CHARS,
     Example,
@@ -139,7 +139,7 @@ def test_bad_hyperparameters_are_refused(kwargs, message):
 
 
 def test_training_examples_sources(tmp_path):
-    from airflow_tuning.gemini_api_examples import examples_from_source
+    from airflow_tuning.backends.gemini_api.examples import examples_from_source
 
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(json.dumps(e) for e in EXAMPLES) + "\n")

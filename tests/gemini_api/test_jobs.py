@@ -6,9 +6,15 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_tuning import job_states
-from airflow_tuning.gemini_api_jobs import job_from_api, parse_time, qualify_name, summarize_api, tuned_model_of
-from airflow_tuning.job_summary import SUMMARY_KEYS, judge
+from airflow_tuning.backends.gemini_api.jobs import (
+    job_from_api,
+    parse_time,
+    qualify_name,
+    summarize_api,
+    tuned_model_of,
+)
+from airflow_tuning.jobs import states as job_states
+from airflow_tuning.jobs.summary import SUMMARY_KEYS, judge
 
 MODEL = "tunedModels/number-generator-model-abc123"
 OPERATION = f"{MODEL}/operations/op42"
@@ -82,7 +88,7 @@ def test_names():
 def test_tuned_model_ids_encode_task_instance_and_request():
     import re
 
-    from airflow_tuning.gemini_api_jobs import belongs_to, tuned_model_id_prefix, tuned_model_ids
+    from airflow_tuning.backends.gemini_api.jobs import belongs_to, tuned_model_id_prefix, tuned_model_ids
 
     prefix = tuned_model_id_prefix("Tune_Number-Sequence.v2", "key1", "fp1")
     ids = tuned_model_ids(prefix)
@@ -97,7 +103,7 @@ def test_tuned_model_ids_encode_task_instance_and_request():
 
 
 async def test_progress_is_logged_when_it_changes_sync_or_async():
-    from airflow_tuning.gemini_api_jobs import ProgressLog
+    from airflow_tuning.jobs.progress import ProgressLog
 
     def job(percent):
         return job_from_api({"name": OPERATION, "metadata": {**META, "completedPercent": percent}})

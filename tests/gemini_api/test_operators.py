@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from airflow_tuning.job_summary import SUMMARY_KEYS
+from airflow_tuning.jobs.summary import SUMMARY_KEYS
 from airflow_tuning.links import TUNING_JOB_LINK_XCOM_KEY, TUNING_JOB_NAME_XCOM_KEY
 from tests.gemini_api.number_sequence import PAIRS
 from tests.gemini_api.test_backend import number_sequence_body
@@ -96,9 +96,9 @@ def test_number_sequence_end_to_end_limits_sensor_and_delete(gemini_api_conn, cl
 def test_a_repeated_submission_reattaches_and_a_failed_run_is_replaced(client):
     import logging
 
-    from airflow_tuning.gemini_api_jobs import tuned_model_id_prefix
-    from airflow_tuning.job_watch import cancel_job
-    from airflow_tuning.operators.gemini_api import GeminiApiSubmission
+    from airflow_tuning.backends.gemini_api.jobs import tuned_model_id_prefix
+    from airflow_tuning.backends.gemini_api.submission import GeminiApiSubmission
+    from airflow_tuning.jobs.watch import cancel_job
 
     log = logging.getLogger("test")
     prefix = tuned_model_id_prefix("retry", uuid.uuid4().hex, "fingerprint")

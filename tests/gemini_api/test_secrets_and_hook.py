@@ -7,14 +7,14 @@ import logging
 
 import pytest
 
-from airflow_tuning.connection_settings import ConnectionConfigError, ConnectionSettings
+from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
 from tests.gemini_api.conftest import API_KEY
 
 
 def test_the_key_never_reaches_a_log_line_a_repr_or_an_error(settings, emulator, caplog, capsys):
     from google.genai import errors
 
-    from airflow_tuning.hooks.gemini_api import build_gemini_api_client, build_gemini_api_genai_client
+    from airflow_tuning.backends.gemini_api.client import build_gemini_api_client, build_gemini_api_genai_client
     from tests.gemini_api.test_backend import number_sequence_body
 
     texts = []
@@ -42,7 +42,7 @@ def test_the_key_never_reaches_a_log_line_a_repr_or_an_error(settings, emulator,
 
 
 def test_a_missing_key_names_the_field(emulator):
-    from airflow_tuning.hooks.gemini_api import build_gemini_api_client
+    from airflow_tuning.backends.gemini_api.client import build_gemini_api_client
 
     settings = ConnectionSettings.from_extras("no_key", emulator.connection_extra())
     with pytest.raises(ConnectionConfigError, match="'no_key': field 'gemini_api_key' is required"):
@@ -50,14 +50,14 @@ def test_a_missing_key_names_the_field(emulator):
 
 
 def test_the_connection_password_works_as_the_key(emulator):
-    from airflow_tuning.hooks.gemini_api import build_gemini_api_client
+    from airflow_tuning.backends.gemini_api.client import build_gemini_api_client
 
     settings = ConnectionSettings.from_extras("pw", emulator.connection_extra(), password=API_KEY)
     assert isinstance(build_gemini_api_client(settings).list_tuned_models(max_items=1), list)
 
 
 def test_endpoint_falls_back_from_gemini_api_endpoint_to_api_endpoint_to_google():
-    from airflow_tuning.hooks.gemini_api import DEFAULT_ENDPOINT, endpoint_of
+    from airflow_tuning.backends.gemini_api.client import DEFAULT_ENDPOINT, endpoint_of
 
     assert endpoint_of(ConnectionSettings.from_extras("a", {"api_endpoint": "http://127.0.0.1:1/"})) == (
         "http://127.0.0.1:1"

@@ -57,8 +57,8 @@ def client(gemini_conn):
 @pytest.fixture
 def submit(client, datasets) -> Callable[..., Any]:
     """Start a job the way a user in the console would (not through an operator)."""
-    from airflow_tuning.job_watch import start_tuning_job
-    from airflow_tuning.tuning_request import TuningRequest
+    from airflow_tuning.backends.vertex.jobs import start_tuning_job
+    from airflow_tuning.jobs.request import TuningRequest
 
     def _submit(duration_ms: int = 1500, labels: dict[str, str] | None = None, **values: Any) -> Any:
         values.setdefault("base_model", "gemini-2.5-flash")
@@ -74,7 +74,7 @@ def submit(client, datasets) -> Callable[..., Any]:
 @pytest.fixture
 def wait_for_state(client) -> Callable[..., Any]:
     def _wait(name: str, states: set[str], timeout: float = 20.0) -> Any:
-        from airflow_tuning.job_states import state_name
+        from airflow_tuning.jobs.states import state_name
 
         deadline = time.monotonic() + timeout
         while True:

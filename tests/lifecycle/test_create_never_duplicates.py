@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_tuning.job_watch import find_reattachable, start_tuning_job
-from airflow_tuning.retry_identity import TaskIdentity
-from airflow_tuning.retry_policy import RetryPolicy
-from airflow_tuning.tuning_request import TuningRequest
+from airflow_tuning.backends.vertex.jobs import find_reattachable, start_tuning_job
+from airflow_tuning.common.retry import RetryPolicy
+from airflow_tuning.jobs.identity import TaskIdentity
+from airflow_tuning.jobs.request import TuningRequest
 
 CREATE = r"POST /v1beta1/projects/[^/]+/locations/[^/]+/tuningJobs$"
 POLICY = RetryPolicy(attempts=4, initial_delay=0.05, max_delay=0.1, jitter=0.01)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_tuning.job_summary import SUMMARY_KEYS
+from airflow_tuning.jobs.identity import TASK_KEY_LABEL
+from airflow_tuning.jobs.summary import SUMMARY_KEYS
 from airflow_tuning.links import TUNING_JOB_LINK_XCOM_KEY, TUNING_JOB_NAME_XCOM_KEY
-from airflow_tuning.retry_identity import TASK_KEY_LABEL
 from tests.lifecycle.conftest import task_state, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db", "gemini_conn")

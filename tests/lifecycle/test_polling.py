@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from airflow_tuning.polling import PollPolicy, StateTracker, deadline_after, format_elapsed
+from airflow_tuning.jobs.polling import PollPolicy, StateTracker, deadline_after, format_elapsed
 
 
 def test_intervals_grow_geometrically_to_the_cap():

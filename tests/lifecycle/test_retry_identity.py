@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from airflow_tuning.retry_identity import (
+from airflow_tuning.jobs.identity import (
     REQUEST_LABEL,
     TASK_KEY_LABEL,
     JobRecord,

@@ -7,8 +7,9 @@ import json
 import pytest
 from google.genai import types
 
-from airflow_tuning.job_summary import SUMMARY_KEYS, judge, summarize
-from airflow_tuning.tuning_request import TuningRequest, normalize_adapter_size
+from airflow_tuning.backends.vertex.request import sdk_arguments
+from airflow_tuning.jobs.request import TuningRequest, normalize_adapter_size
+from airflow_tuning.jobs.summary import SUMMARY_KEYS, judge, summarize
 
 NAME = "projects/p/locations/us-central1/tuningJobs/42"
 TRAIN = "gs://b/train.jsonl"
@@ -122,7 +123,7 @@ def test_adapter_size_spellings():
 def test_continuous_tuning_uses_a_typed_config_that_keeps_the_checkpoint():
     model = "projects/p/locations/us-central1/models/5@champion"
     request = TuningRequest.build(pre_tuned_model=model, checkpoint_id=2, training_dataset_uri=TRAIN)
-    arguments = request.sdk_arguments()
+    arguments = sdk_arguments(request)
     assert arguments["base_model"] == model
     assert isinstance(arguments["config"], types.CreateTuningJobConfig)
     assert arguments["config"].pre_tuned_model_checkpoint_id == "2"

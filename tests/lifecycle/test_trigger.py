@@ -9,7 +9,7 @@ import time
 import pytest
 
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.job_summary import SUMMARY_KEYS
+from airflow_tuning.jobs.summary import SUMMARY_KEYS
 from airflow_tuning.triggers.tuning import TuningJobTrigger
 
 FAST = {"poll_interval": 0.1, "max_poll_interval": 0.3}

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from airflow_tuning.common.watermark import ObjectVersion, new_objects
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.object_watermark import ObjectVersion, new_objects
 from airflow_tuning.triggers.gcs_objects import GCSNewObjectsTrigger
 
 

@@ -1,1 +1,147 @@
-../../../dags/gemini_scheduled_retraining.py
+"""Retrain the support-ticket triage model every Monday, or as soon as new tickets land in Cloud Storage.
+
+    upload_dataset          history + incoming tickets: validated, converted, split, content-addressed
+    data_changed            short-circuit: nothing below runs when the data is unchanged (unless forced)
+    find_champion           the Model Registry version holding the ``champion`` alias, if any
+    tune                    continue tuning from the champion, or bootstrap from the base model when there
+                            is none yet (retry-safe: a retry reattaches to its job, never pays twice)
+    wait_for_tuning         deferred: no worker slot is held while Vertex AI trains
+    evaluate                challenger vs champion (or base model) on the held-out validation split;
+                            skipped (not failed) when it is not better, so promotion is skipped too
+    promote                 move the ``champion`` alias to the new version
+    cancel_unfinished_job   teardown of ``tune``: cancels the job if the run ended while it was still running
+
+Settings from the environment (read when the DAG is parsed): ``AIRFLOW_TUNING_BUCKET`` (default
+``tuning-data``) and ``AIRFLOW_TUNING_POLL_INTERVAL`` (seconds, default 30).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, Param, task
+
+from airflow_tuning.operators.dataset import UploadDatasetOperator
+from airflow_tuning.operators.evaluation import EvaluateTunedModelOperator, PromoteTunedModelOperator
+from airflow_tuning.operators.tuning import CancelTuningJobOperator, CreateTuningJobOperator
+from airflow_tuning.sensors.tuning import TuningJobSensor
+from airflow_tuning.triggers.gcs_objects import GCSNewObjectsTrigger
+
+BUCKET = os.environ.get("AIRFLOW_TUNING_BUCKET", "tuning-data")
+POLL_INTERVAL = float(os.environ.get("AIRFLOW_TUNING_POLL_INTERVAL", "30"))
+MODEL_NAME = "support-triage"
+CHAMPION = "champion"
+SYSTEM_INSTRUCTION = "You triage support tickets for a data platform. Answer with category, priority and team."
+BASE_MODELS = ["gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro", "gemini-2.0-flash-001"]
+
+new_tickets = Asset(
+    name="support_triage_incoming_tickets",
+    uri=f"gs://{BUCKET}/incoming/",
+    watchers=[
+        AssetWatcher(
+            name="support_triage_incoming_watcher",
+            trigger=GCSNewObjectsTrigger(bucket=BUCKET, prefix="incoming/", poll_interval=max(POLL_INTERVAL, 5)),
+        )
+    ],
+)
+
+JOB_NAME = "{{ ti.xcom_pull(task_ids='tune', key='tuning_job_name') }}"
+CHAMPION_MODEL = "ti.xcom_pull(task_ids='find_champion')"
+UPLOADED = "ti.xcom_pull(task_ids='upload_dataset')"
+TUNED_MODEL = "{{ ti.xcom_pull(task_ids='wait_for_tuning')['tuned_model'] }}"
+
+with DAG(
+    dag_id="gemini_scheduled_retraining",
+    description="Weekly or on new data: retrain the triage model and promote it only when it is better",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 3 * * 1", timezone="UTC"), assets=[new_tickets]
+    ),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+    tags=["gemini", "tuning"],
+    params={
+        "base_model": Param(
+            "gemini-2.5-flash", enum=BASE_MODELS,
+            description="Model tuned by the first (bootstrap) run; later runs continue from the champion.",
+        ),
+        "epoch_count": Param(3, type="integer", minimum=1, maximum=20, description="Passes over the data."),
+        "adapter_size": Param(
+            4, type="integer", enum=[1, 2, 4, 8, 16], description="LoRA adapter size: larger learns more."
+        ),
+        "learning_rate_multiplier": Param(
+            1.0, type="number", exclusiveMinimum=0, maximum=10, description="Scales the default learning rate."
+        ),
+        "min_rouge_l": Param(
+            0.5, type="number", minimum=0, maximum=1,
+            description="The new model must reach at least this ROUGE-L on the validation split.",
+        ),
+        "min_improvement": Param(
+            0.0, type="number", minimum=-1, maximum=1,
+            description="...and beat the champion's ROUGE-L by at least this much to be promoted.",
+        ),
+        "force_retrain": Param(False, type="boolean", description="Retrain even when the data is unchanged."),
+    },
+    doc_md=__doc__,
+) as dag:
+    upload = UploadDatasetOperator(
+        task_id="upload_dataset",
+        sources=[f"gs://{BUCKET}/history/", f"gs://{BUCKET}/incoming/"],
+        destination=f"gs://{BUCKET}/datasets/{MODEL_NAME}",
+        input_column="ticket",
+        output_column="triage",
+        system_instruction=SYSTEM_INSTRUCTION,
+    )
+
+    @task.short_circuit(ignore_downstream_trigger_rules=True)
+    def data_changed(uploaded: dict, params: dict | None = None) -> bool:
+        """Unchanged data (same content hash) means an identical tuning job: skip it, unless forced."""
+        return bool(uploaded["changed"] or (params or {}).get("force_retrain"))
+
+    @task
+    def find_champion() -> str | None:
+        """``projects/../models/ID@champion`` when a champion exists, else None (bootstrap)."""
+        from airflow_tuning.hooks.tuning import GeminiTuningHook
+
+        found = GeminiTuningHook().find_model_alias(MODEL_NAME, CHAMPION)
+        return found["model"] if found else None
+
+    tune = CreateTuningJobOperator(
+        task_id="tune",
+        # Exactly one of the two renders to a model: the champion alias, or the base model at bootstrap.
+        pre_tuned_model="{{ " + CHAMPION_MODEL + " }}",
+        base_model="{{ None if " + CHAMPION_MODEL + " else params.base_model }}",
+        training_dataset_uri="{{ " + UPLOADED + "['training_dataset_uri'] }}",
+        validation_dataset_uri="{{ " + UPLOADED + "['validation_dataset_uri'] }}",
+        epoch_count="{{ params.epoch_count }}",
+        adapter_size="{{ params.adapter_size }}",
+        learning_rate_multiplier="{{ params.learning_rate_multiplier }}",
+        tuned_model_display_name=MODEL_NAME,
+        labels={"pipeline": "support-triage"},
+        wait_for_completion=False,
+    )
+    wait = TuningJobSensor(
+        task_id="wait_for_tuning",
+        tuning_job_name=JOB_NAME,
+        poll_interval=POLL_INTERVAL,
+    )
+    evaluate = EvaluateTunedModelOperator(
+        task_id="evaluate",
+        model=TUNED_MODEL,
+        eval_dataset_uri="{{ " + UPLOADED + "['validation_dataset_uri'] }}",
+        baseline="{{ " + CHAMPION_MODEL + " or params.base_model }}",
+        thresholds="{{ {'rouge_l': params.min_rouge_l} }}",
+        min_improvement="{{ params.min_improvement }}",
+        soft_fail=True,
+    )
+    promote = PromoteTunedModelOperator(task_id="promote", model_name=TUNED_MODEL, alias=CHAMPION)
+    cancel = CancelTuningJobOperator(
+        task_id="cancel_unfinished_job", tuning_job_name=JOB_NAME, poll_interval=POLL_INTERVAL
+    )
+
+    champion = find_champion()
+    data_changed(upload.output) >> champion >> tune >> wait >> evaluate >> promote
+    promote >> cancel.as_teardown(setups=tune)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_tuning.retry_policy import RetryPolicy
+from airflow_tuning.common.retry import RetryPolicy
 
 DEFAULT_LOCATION = "us-central1"
 SECRET_FIELDS = frozenset({"keyfile_dict", "gemini_api_key"})

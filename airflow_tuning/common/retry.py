@@ -1,18 +1,36 @@
-"""The one retry policy for every Google API call this provider makes.
+"""The one retry policy, the one transient-error rule and the one retry loop of this provider.
 
-Expressed through google-genai's own ``HttpRetryOptions`` (tenacity inside) rather than a hand-written
-loop: 408/429/5xx and connection errors are retried with exponential backoff and jitter. The same
-numbers configure google-api-core's ``Retry`` for the storage and Model Registry clients, so a
-connection's ``retry_*`` extras tune all of them at once.
+Where a client library retries by itself, the policy configures it: google-genai's ``HttpRetryOptions``
+(tenacity inside) and google-api-core's ``Retry`` (storage, Model Registry). Where code of ours must retry
+(the Gemini Developer API client, a tuning-job create that must never run twice, a resumable upload),
+it uses :meth:`RetryPolicy.retrying` / :meth:`RetryPolicy.aretrying`: tenacity configured from the same
+numbers and :func:`is_transient`. A connection's ``retry_*`` extras tune all of them at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 RETRYABLE_STATUS_CODES = (408, 429, 500, 502, 503, 504)
+#: Network failures by class name, so that neither httpx, requests nor aiohttp must be imported to judge.
+_TRANSPORT_ERRORS = frozenset({
+    "TransportError", "TimeoutException", "ServerDisconnectedError", "ClientConnectionError",
+    "ConnectionError", "Timeout",
+})  # fmt: skip
+
+
+def is_transient(error: BaseException, status_codes: tuple[int, ...] = RETRYABLE_STATUS_CODES) -> bool:
+    """The one rule for "worth another try": HTTP 408/429/5xx (an error carrying ``.code``) and network
+    failures, including a connection dropped after the request was sent (which google-genai itself does
+    not retry)."""
+    code = getattr(error, "code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code in status_codes
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return True
+    return any(cls.__name__ in _TRANSPORT_ERRORS for cls in type(error).__mro__)
 
 
 @dataclass(frozen=True)
@@ -80,17 +98,8 @@ class RetryPolicy:
         )
 
     def is_retryable(self, error: BaseException) -> bool:
-        """True for the same HTTP statuses as google-genai retries, and for connection errors (including a
-        connection dropped after the request was sent, which google-genai itself does not retry)."""
-        import httpx
-        import requests
-
-        code = getattr(error, "code", None)
-        if isinstance(code, int) and code in self.http_status_codes:
-            return True
-        transient = (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                     httpx.TransportError)
-        return isinstance(error, transient)
+        """:func:`is_transient` with this policy's status codes."""
+        return is_transient(error, self.http_status_codes)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based): capped exponential plus jitter."""
@@ -103,3 +112,34 @@ class RetryPolicy:
         """Seconds the whole retry sequence may take: the sum of its capped backoff delays, plus slack."""
         delays = (min(self.initial_delay * self.exp_base**i, self.max_delay) for i in range(self.attempts - 1))
         return sum(delays) + self.jitter * self.attempts + 1.0
+
+    def _tenacity_kwargs(self, retryable: Callable[[BaseException], bool] | None, before_sleep: Any) -> dict[str, Any]:
+        import tenacity
+
+        return {
+            "stop": tenacity.stop_after_attempt(self.attempts),
+            "wait": tenacity.wait_exponential_jitter(
+                initial=self.initial_delay, max=self.max_delay, exp_base=self.exp_base, jitter=self.jitter
+            ),
+            "retry": tenacity.retry_if_exception(retryable or self.is_retryable),
+            "before_sleep": before_sleep,
+            "reraise": True,
+        }
+
+    def retrying(
+        self, retryable: Callable[[BaseException], bool] | None = None, *, before_sleep: Any = None
+    ) -> Any:
+        """The one retry loop (``for attempt in policy.retrying(): with attempt: ...``): tenacity with this
+        policy's backoff; errors are retried when ``retryable`` (default :meth:`is_retryable`) says so, the
+        last one re-raised unchanged."""
+        import tenacity
+
+        return tenacity.Retrying(**self._tenacity_kwargs(retryable, before_sleep))
+
+    def aretrying(
+        self, retryable: Callable[[BaseException], bool] | None = None, *, before_sleep: Any = None
+    ) -> Any:
+        """:meth:`retrying` for ``async for``."""
+        import tenacity
+
+        return tenacity.AsyncRetrying(**self._tenacity_kwargs(retryable, before_sleep))

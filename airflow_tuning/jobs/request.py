@@ -4,7 +4,8 @@ Operator arguments arrive as rendered templates (``"3"`` for an epoch count take
 coerced here with errors that name the argument. The same canonical form feeds the request fingerprint, so a
 retry recognises "the same request" however its values were spelled.
 
-Pure Python; google-genai types are imported only inside ``sdk_arguments``.
+The request is service-neutral: each service adapter maps it to its own API (for Vertex AI see
+``airflow_tuning.backends.vertex.request``), the tuning ``method`` included. Pure Python.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow_tuning.resource_names import MODEL_FORM, parse_model_name
-from airflow_tuning.retry_identity import validate_labels
+from airflow_tuning.common.names import MODEL_FORM, parse_model_name
+from airflow_tuning.common.rendered import boolean, gcs_object_uri, is_blank, positive_float, positive_int
+from airflow_tuning.jobs.identity import validate_labels
+from airflow_tuning.jobs.method import SUPERVISED, TuningMethod
 
 _ADAPTER_SIZES = {1: "ONE", 2: "TWO", 4: "FOUR", 8: "EIGHT", 16: "SIXTEEN", 32: "THIRTY_TWO"}
 _ADAPTER_WORDS = {word: size for size, word in _ADAPTER_SIZES.items()}
@@ -24,17 +27,15 @@ _ADAPTER_WORDS = {word: size for size, word in _ADAPTER_SIZES.items()}
 REQUEST_ARGUMENTS = (
     "base_model", "pre_tuned_model", "checkpoint_id", "training_dataset_uri", "validation_dataset_uri",
     "epoch_count", "learning_rate_multiplier", "adapter_size", "tuned_model_display_name", "description",
-    "labels", "evaluation_config", "export_last_checkpoint_only",
+    "labels", "evaluation_config", "export_last_checkpoint_only", "method",
 )  # fmt: skip
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def normalize_adapter_size(value: Any) -> str | None:
     """``4``, ``"4"``, ``"FOUR"`` or ``"ADAPTER_SIZE_FOUR"`` -> ``"ADAPTER_SIZE_FOUR"``."""
-    if _blank(value):
+    if is_blank(value):
         return None
     text = str(getattr(value, "value", value)).strip().upper().removeprefix("ADAPTER_SIZE_")
     if text.isdigit() and int(text) in _ADAPTER_SIZES:
@@ -47,54 +48,12 @@ def normalize_adapter_size(value: Any) -> str | None:
     )
 
 
-def _positive_int(name: str, value: Any) -> int | None:
-    if _blank(value):
-        return None
-    try:
-        number = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
-    if isinstance(value, bool) or number < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return number
 
 
-def _positive_float(name: str, value: Any) -> float | None:
-    if _blank(value):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if isinstance(value, bool) or not number > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return number
 
 
-def _bool(name: str, value: Any) -> bool | None:
-    if _blank(value):
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
-    raise ValueError(f"{name} must be true or false, got {value!r}")
 
 
-def _gcs_uri(name: str, value: Any, *, required: bool) -> str | None:
-    if _blank(value):
-        if required:
-            raise ValueError(f"{name} is required (a gs://bucket/path.jsonl URI)")
-        return None
-    text = str(value).strip()
-    if not text.startswith("gs://") or len(text) <= len("gs://") or "/" not in text[len("gs://") :]:
-        raise ValueError(
-            f"{name} {text!r} is not a Cloud Storage object URI; expected gs://bucket/path.jsonl"
-        )
-    return text
 
 
 def _plain(value: Any) -> Any:
@@ -113,7 +72,11 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class TuningRequest:
-    """Everything that defines one supervised tuning job (from a base model or a tuned model)."""
+    """Everything that defines one tuning job (from a base model or a tuned model).
+
+    ``method`` says how the model is tuned; each service adapter maps it to that service's request, so a
+    new method is a new :class:`~airflow_tuning.jobs.method.TuningMethod` plus its mapping in the adapters.
+    """
 
     training_dataset_uri: str
     base_model: str | None = None
@@ -128,12 +91,13 @@ class TuningRequest:
     labels: Mapping[str, str] = field(default_factory=dict)
     evaluation_config: Any = None
     export_last_checkpoint_only: bool | None = None
+    method: TuningMethod = SUPERVISED
 
     @classmethod
     def build(cls, **values: Any) -> TuningRequest:
         """Coerce and validate rendered operator arguments; raise ValueError naming the bad argument."""
-        base_model = None if _blank(values.get("base_model")) else str(values["base_model"]).strip()
-        pre_tuned = None if _blank(values.get("pre_tuned_model")) else str(values["pre_tuned_model"]).strip()
+        base_model = None if is_blank(values.get("base_model")) else str(values["base_model"]).strip()
+        pre_tuned = None if is_blank(values.get("pre_tuned_model")) else str(values["pre_tuned_model"]).strip()
         if bool(base_model) == bool(pre_tuned):
             raise ValueError(
                 "exactly one of base_model (e.g. 'gemini-2.5-flash') and pre_tuned_model "
@@ -142,34 +106,35 @@ class TuningRequest:
         if pre_tuned:
             pre_tuned = validate_pre_tuned_model(pre_tuned)
         checkpoint = values.get("checkpoint_id")
-        checkpoint = None if _blank(checkpoint) else str(checkpoint).strip()
+        checkpoint = None if is_blank(checkpoint) else str(checkpoint).strip()
         if checkpoint and not pre_tuned:
             raise ValueError("checkpoint_id is only meaningful with pre_tuned_model (continuous tuning)")
         display = values.get("tuned_model_display_name")
         description = values.get("description")
         return cls(
-            training_dataset_uri=_gcs_uri(
+            training_dataset_uri=gcs_object_uri(
                 "training_dataset_uri", values.get("training_dataset_uri"), required=True
             )
             or "",
             base_model=base_model,
             pre_tuned_model=pre_tuned,
             checkpoint_id=checkpoint,
-            validation_dataset_uri=_gcs_uri(
+            validation_dataset_uri=gcs_object_uri(
                 "validation_dataset_uri", values.get("validation_dataset_uri"), required=False
             ),
-            epoch_count=_positive_int("epoch_count", values.get("epoch_count")),
-            learning_rate_multiplier=_positive_float(
+            epoch_count=positive_int("epoch_count", values.get("epoch_count")),
+            learning_rate_multiplier=positive_float(
                 "learning_rate_multiplier", values.get("learning_rate_multiplier")
             ),
             adapter_size=normalize_adapter_size(values.get("adapter_size")),
-            tuned_model_display_name=None if _blank(display) else str(display),
-            description=None if _blank(description) else str(description),
+            tuned_model_display_name=None if is_blank(display) else str(display),
+            description=None if is_blank(description) else str(description),
             labels=validate_labels(values.get("labels")),
             evaluation_config=values.get("evaluation_config"),
-            export_last_checkpoint_only=_bool(
+            export_last_checkpoint_only=boolean(
                 "export_last_checkpoint_only", values.get("export_last_checkpoint_only")
             ),
+            method=TuningMethod.parse(values.get("method")),
         )
 
     def fingerprint_payload(self) -> dict[str, Any]:
@@ -187,6 +152,8 @@ class TuningRequest:
             "description": self.description,
             "evaluation_config": _plain(self.evaluation_config),
             "export_last_checkpoint_only": self.export_last_checkpoint_only,
+            # Supervised requests hash as they always did, so jobs submitted before methods existed reattach.
+            "method": None if self.method is SUPERVISED else self.method.value,
         }
 
     def with_labels(self, labels: Mapping[str, str]) -> TuningRequest:
@@ -196,38 +163,6 @@ class TuningRequest:
     def source_model(self) -> str:
         """What is being tuned: the base model id or the tuned model's resource name."""
         return self.pre_tuned_model or self.base_model or ""
-
-    def sdk_arguments(self) -> dict[str, Any]:
-        """Keyword arguments for ``client.tunings.tune`` with a typed ``CreateTuningJobConfig``.
-
-        The typed config matters: given as a plain dict, the SDK silently drops the checkpoint id.
-        """
-        from google.genai import types
-
-        config: dict[str, Any] = {
-            "tuned_model_display_name": self.tuned_model_display_name,
-            "description": self.description,
-            "epoch_count": self.epoch_count,
-            "learning_rate_multiplier": self.learning_rate_multiplier,
-            "adapter_size": self.adapter_size,
-            "labels": dict(self.labels) or None,
-            "export_last_checkpoint_only": self.export_last_checkpoint_only,
-            "pre_tuned_model_checkpoint_id": self.checkpoint_id,
-        }
-        if self.validation_dataset_uri:
-            config["validation_dataset"] = types.TuningValidationDataset(gcs_uri=self.validation_dataset_uri)
-        if self.evaluation_config is not None:
-            evaluation = self.evaluation_config
-            config["evaluation_config"] = (
-                types.EvaluationConfig.model_validate(evaluation)
-                if isinstance(evaluation, Mapping)
-                else evaluation
-            )
-        return {
-            "base_model": self.source_model,
-            "training_dataset": types.TuningDataset(gcs_uri=self.training_dataset_uri),
-            "config": types.CreateTuningJobConfig(**{k: v for k, v in config.items() if v is not None}),
-        }
 
 
 def validate_pre_tuned_model(value: str) -> str:

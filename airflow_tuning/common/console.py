@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from airflow_tuning.resource_names import parse_gs_uri, parse_tuning_job_name
+from airflow_tuning.common.names import parse_gs_uri, parse_tuning_job_name
 
 CONSOLE = "https://console.cloud.google.com"
 

@@ -5,7 +5,7 @@ The Developer API has no tuning-job resource: ``tunedModels.create`` answers wit
 CREATING -> ACTIVE (or FAILED). :class:`GeminiApiTuningJob` reads those two JSON objects into the attributes
 the Vertex path reads from a ``google.genai.types.TuningJob`` (``name``, ``state``, ``tuned_model``,
 ``error``, ``create_time``, ...), with the states mapped onto ``JOB_STATE_*``. The ended-state rule
-(:mod:`airflow_tuning.job_states`), the summary and the verdict (:mod:`airflow_tuning.job_summary`) and the
+(:mod:`airflow_tuning.jobs.states`), the summary and the verdict (:mod:`airflow_tuning.jobs.summary`) and the
 wait loop then apply unchanged.
 
 Pure Python: no Airflow, no Google import.
@@ -14,19 +14,15 @@ Pure Python: no Airflow, no Google import.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from airflow_tuning import job_states
-from airflow_tuning.job_summary import summarize
+from airflow_tuning.jobs import states as job_states
+from airflow_tuning.jobs.summary import summarize
 
-VERTEX = "vertex"
-GEMINI_API = "gemini_api"
-BACKENDS = (VERTEX, GEMINI_API)
 #: Tuned-model state -> the job state the one ended-state rule understands.
 STATES = {
     "STATE_UNSPECIFIED": job_states.PENDING,
@@ -39,13 +35,6 @@ OPERATION_RE = re.compile(r"^(?P<model>tunedModels/[^/\s]+)/operations/[^/\s]+$"
 NAME_FORMS = "tunedModels/{id} or tunedModels/{id}/operations/{operation}"
 RPC_CANCELLED = 1  # google.rpc.Code of an operation stopped by operations.cancel
 _TIME_RE = re.compile(r"^(?P<base>[^.Z+]+)(?:\.(?P<frac>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)?$")
-
-
-def check_backend(value: Any) -> str:
-    """``vertex`` (Vertex AI, the default) or ``gemini_api`` (the Gemini Developer API)."""
-    if value not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {value!r}")
-    return str(value)
 
 
 def is_operation_name(name: str) -> bool:
@@ -243,42 +232,3 @@ def tuned_model_ids(prefix: str) -> list[str]:
 def belongs_to(job: GeminiApiTuningJob, prefix: str) -> bool:
     """True when the run was created for this task instance and request."""
     return job.tuned_model_name.removeprefix("tunedModels/").startswith(f"{prefix}-")
-
-
-# -- progress -----------------------------------------------------------------------------------------------
-class ProgressLog:
-    """Wraps a client's ``tunings`` so that every fetched run whose progress changed is logged.
-
-    Works around a sync or an async client alike (the same wait loops drive both): a Developer-API run's
-    percentage, a Vertex AI job's sub-state and epoch/step progress when the API reports them.
-    """
-
-    def __init__(self, client: Any, log: Any) -> None:
-        self._tunings = client.tunings
-        self._log = log
-        self._seen: dict[str, str] = {}
-
-    @property
-    def tunings(self) -> ProgressLog:
-        return self
-
-    def get(self, *, name: str) -> Any:
-        result = self._tunings.get(name=name)
-        if inspect.isawaitable(result):
-            return self._aobserve(result)
-        return self._observe(result)
-
-    async def _aobserve(self, pending: Any) -> Any:
-        return self._observe(await pending)
-
-    def _observe(self, job: Any) -> Any:
-        from airflow_tuning.job_progress import progress_line
-
-        line = progress_line(job)
-        if line and self._seen.get(job.name) != line:
-            self._seen[job.name] = line
-            self._log.info("%s", line)
-        return job
-
-    def cancel(self, *, name: str) -> Any:
-        return self._tunings.cancel(name=name)

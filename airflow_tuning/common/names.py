@@ -76,12 +76,30 @@ def is_endpoint_name(value: str) -> bool:
     return isinstance(value, str) and bool(ENDPOINT_RE.match(value.strip()))
 
 
-GS_URI_RE = re.compile(r"^gs://(?P<bucket>[^/\s]+)/(?P<object>[^\s].*)$")
+_GS_RE = re.compile(r"^gs://(?P<bucket>[^/\s]+)(?:/(?P<path>.*))?$")
+
+
+def parse_gs(uri: str, *, what: str = "URI", object_required: bool = True) -> tuple[str, str]:
+    """The one ``gs://`` parser: ``gs://bucket/path`` -> ``("bucket", "path")``.
+
+    With ``object_required`` (an object URI) the path must name an object; without it (a prefix) the path may
+    be empty. Anything else is a ValueError naming ``what`` and the expected form.
+    """
+    match = _GS_RE.match(uri.strip()) if isinstance(uri, str) else None
+    path = (match["path"] or "") if match else ""
+    if object_required:
+        if not match or not path or path[0].isspace():
+            raise ValueError(f"{what} {uri!r} is not a Cloud Storage object URI; expected gs://bucket/path")
+    elif not match:
+        raise ValueError(f"{what} {uri!r} is not a Cloud Storage prefix; expected gs://bucket/path")
+    return match["bucket"], path
 
 
 def parse_gs_uri(uri: str, *, what: str = "URI") -> tuple[str, str]:
     """``gs://bucket/path/obj`` -> ``("bucket", "path/obj")``; anything else is a clear error."""
-    match = GS_URI_RE.match(uri.strip()) if isinstance(uri, str) else None
-    if not match:
-        raise ValueError(f"{what} {uri!r} is not a Cloud Storage object URI; expected gs://bucket/path")
-    return match["bucket"], match["object"]
+    return parse_gs(uri, what=what, object_required=True)
+
+
+def parse_gs_prefix(uri: str, *, what: str = "URI") -> tuple[str, str]:
+    """``gs://bucket`` or ``gs://bucket/some/prefix`` -> ``("bucket", "some/prefix")`` (path may be empty)."""
+    return parse_gs(uri, what=what, object_required=False)

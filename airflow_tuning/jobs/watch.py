@@ -1,11 +1,12 @@
-"""Waiting on, finding and cancelling tuning jobs through a google-genai client (sync or ``client.aio``).
+"""Waiting on and cancelling tuning jobs through a tunings client (sync or async), whatever service runs them.
 
 The wait logic lives in one place, ``JobWaiter``: which jobs are still pending, what to log when a state
 changes, which errors are transient, how long to sleep, when the deadline has passed. The synchronous loop
 (worker-side wait) and the asynchronous one (``TuningJobTrigger``) are thin drivers around it, so both obey
-the same polling policy and the same ended-state rule.
+the same polling policy and the same ended-state rule. A client is anything with ``tunings.get(name=)`` and
+``tunings.cancel(name=)``: google-genai on Vertex AI, or the Gemini Developer API adapter's client.
 
-No Airflow import; google-genai is imported only inside functions, and clients are passed in.
+No Airflow import; clients are passed in.
 """
 
 from __future__ import annotations
@@ -16,119 +17,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_tuning.job_states import CANCELLED, EXPIRED, FAILED, is_ended, state_name
-from airflow_tuning.job_summary import SUMMARY_KEYS, Verdict, error_message, judge, summarize
-from airflow_tuning.polling import PollPolicy, StateTracker, format_elapsed
-from airflow_tuning.resource_names import TUNING_JOB_FORM, parse_tuning_job_name
-from airflow_tuning.retry_identity import JobRecord, ReattachDecision, TaskIdentity, choose_job
-from airflow_tuning.retry_policy import RETRYABLE_STATUS_CODES, RetryPolicy
-
-_TRANSPORT_ERRORS = frozenset(
-    {"TransportError", "TimeoutException", "ServerDisconnectedError", "ClientConnectionError"}
-)
-LIST_PAGE_SIZE = 100
-
-
-def is_transient(err: BaseException) -> bool:
-    """True for errors worth another poll: HTTP 408/429/5xx and network failures."""
-    code = getattr(err, "code", None)
-    if type(err).__module__.startswith("google.genai") and isinstance(code, int):
-        return code in RETRYABLE_STATUS_CODES
-    if isinstance(err, (ConnectionError, TimeoutError)):
-        return True
-    return any(cls.__name__ in _TRANSPORT_ERRORS for cls in type(err).__mro__)
+from airflow_tuning.common.plans import Plan, arun_plan, run_plan
+from airflow_tuning.common.retry import is_transient
+from airflow_tuning.jobs.polling import PollPolicy, StateTracker, format_elapsed
+from airflow_tuning.jobs.states import CANCELLED, EXPIRED, FAILED, is_ended, state_name
+from airflow_tuning.jobs.summary import SUMMARY_KEYS, Verdict, error_message, judge, summarize
 
 
 def is_precondition_error(err: BaseException) -> bool:
-    """Vertex answers ``cancel`` on an ended job with 400 FAILED_PRECONDITION."""
+    """A cancel on an ended job is refused with 400 FAILED_PRECONDITION (both services answer so)."""
     return getattr(err, "code", None) == 400 and "FAILED_PRECONDITION" in str(getattr(err, "status", ""))
 
 
-def qualify_job_name(value: str, project: str, location: str) -> str:
-    """A full ``projects/P/locations/L/tuningJobs/ID`` name from a full name or a bare job id."""
-    text = str(value or "").strip()
-    if text and "/" not in text:
-        text = f"projects/{project}/locations/{location}/tuningJobs/{text}"
-    try:
-        return parse_tuning_job_name(text).name
-    except ValueError:
-        raise ValueError(
-            f"tuning_job_name {value!r} is not a tuning job id or name; expected {TUNING_JOB_FORM}"
-        ) from None
-
-
-def labels_filter(labels: Mapping[str, str]) -> str:
-    return " AND ".join(f'labels.{key}="{value}"' for key, value in sorted(labels.items()))
-
-
-def has_labels(job: Any, labels: Mapping[str, str]) -> bool:
-    own = getattr(job, "labels", None) or {}
-    return all(own.get(key) == value for key, value in labels.items())
-
-
-# -- sync client operations ----------------------------------------------------------------------------
-def list_jobs(client: Any, filter_text: str) -> list[Any]:
-    return list(client.tunings.list(config={"filter": filter_text, "page_size": LIST_PAGE_SIZE}))
-
-
-def find_reattachable(client: Any, identity: TaskIdentity) -> tuple[Any | None, ReattachDecision]:
-    """The earlier job of this task instance to reattach to (or None), and the decision's reason."""
-    jobs = {job.name: job for job in list_jobs(client, identity.list_filter())}
-    decision = choose_job(identity, (JobRecord.from_job(job) for job in jobs.values()))
-    return (jobs[decision.job.name] if decision.job else None), decision
-
-
-def start_tuning_job(
-    client: Any,
-    request: Any,
-    retry: RetryPolicy | None = None,
-    find_existing: Callable[[], Any] | None = None,
-    log: logging.Logger | Any = None,
-) -> Any:
-    """``tunings.tune`` for a ``TuningRequest`` that never creates a second job.
-
-    A create that fails in transit (5xx, 429, a dropped connection) may still have created the job, so the
-    SDK's blind retry is switched off for this one call: before each new attempt ``find_existing`` looks
-    for the job by its retry-identity labels, and only when there is none is the create sent again.
-    """
-    import warnings
-
-    from google.genai import types
-
-    arguments = request.sdk_arguments()
-    if retry is not None:
-        arguments["config"].http_options = types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1))
-    attempt = 0
-    while True:
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*tuning implementation is experimental")
-                return client.tunings.tune(**arguments)
-        except Exception as err:
-            if retry is None or attempt + 1 >= retry.attempts or not retry.is_retryable(err):
-                raise
-            if log is not None:
-                log.warning("Creating the tuning job failed (%s); checking whether it was created anyway", err)
-        existing = find_existing() if find_existing is not None else None
-        if existing is not None:
-            if log is not None:
-                log.info("The failed create did create tuning job %s: attaching to it", existing.name)
-            return existing
-        time.sleep(retry.delay(attempt))
-        attempt += 1
-
-
-def find_active_with_labels(client: Any, labels: Mapping[str, str]) -> list[Any]:
-    """Jobs carrying all ``labels`` that have not ended (checked client-side too)."""
-    return [
-        job
-        for job in list_jobs(client, labels_filter(labels))
-        if has_labels(job, labels) and not is_ended(job.state)
-    ]
-
-
 def cancel_job(client: Any, name: str, log: logging.Logger | Any) -> bool:
-    """Ask Vertex to cancel ``name``; False (logged, not raised) if the job had already ended."""
+    """Ask the service to cancel ``name``; False (logged, not raised) if the job had already ended."""
     try:
         client.tunings.cancel(name=name)
     except Exception as err:
@@ -138,7 +40,7 @@ def cancel_job(client: Any, name: str, log: logging.Logger | Any) -> bool:
 
 
 async def acancel_job(aclient: Any, name: str, log: logging.Logger | Any) -> bool:
-    """``cancel_job`` on ``client.aio``."""
+    """``cancel_job`` on an async client."""
     try:
         await aclient.tunings.cancel(name=name)
     except Exception as err:
@@ -271,6 +173,22 @@ class JobWaiter:
         return delay
 
 
+def _wait_plan(waiter: JobWaiter) -> Plan:
+    """The wait as a plan: ``("get", name)`` and ``("sleep", seconds)`` steps until the waiter has a result."""
+    while True:
+        for name in list(waiter.pending):
+            try:
+                job = yield ("get", name)
+            except Exception as err:
+                if (result := waiter.on_error(name, err)) is not None:
+                    return result
+            else:
+                waiter.on_job(job)
+        if (result := waiter.finished()) is not None:
+            return result
+        yield ("sleep", waiter.next_delay())
+
+
 def wait_sync(
     client: Any,
     names: Iterable[str],
@@ -280,19 +198,12 @@ def wait_sync(
     sleep: Callable[[float], None] = time.sleep,
 ) -> WaitResult:
     """Block until every job has ended, the deadline passes, or polling fails for good."""
-    waiter = JobWaiter(names, policy, deadline, log)
-    while True:
-        for name in list(waiter.pending):
-            try:
-                job = client.tunings.get(name=name)
-            except Exception as err:
-                if (result := waiter.on_error(name, err)) is not None:
-                    return result
-            else:
-                waiter.on_job(job)
-        if (result := waiter.finished()) is not None:
-            return result
-        sleep(waiter.next_delay())
+
+    def perform(step: tuple[str, Any]) -> Any:
+        kind, value = step
+        return client.tunings.get(name=value) if kind == "get" else sleep(value)
+
+    return run_plan(_wait_plan(JobWaiter(names, policy, deadline, log)), perform)
 
 
 async def wait_async(
@@ -302,24 +213,17 @@ async def wait_async(
     deadline: float | None,
     log: logging.Logger | Any,
 ) -> WaitResult:
-    """``wait_sync`` on ``client.aio``; never blocks the event loop."""
+    """``wait_sync`` on an async client; never blocks the event loop."""
     import asyncio
 
-    waiter = JobWaiter(names, policy, deadline, log)
-    while True:
-        for name in list(waiter.pending):
-            try:
-                job = await aclient.tunings.get(name=name)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                if (result := waiter.on_error(name, err)) is not None:
-                    return result
-            else:
-                waiter.on_job(job)
-        if (result := waiter.finished()) is not None:
-            return result
-        await asyncio.sleep(waiter.next_delay())
+    async def perform(step: tuple[str, Any]) -> Any:
+        kind, value = step
+        if kind == "get":
+            return await aclient.tunings.get(name=value)
+        await asyncio.sleep(value)
+        return None
+
+    return await arun_plan(_wait_plan(JobWaiter(names, policy, deadline, log)), perform)
 
 
 def event_verdict(event: Mapping[str, Any], *, soft_fail: bool = False) -> Verdict:

@@ -1,13 +1,15 @@
-"""One progress line for a tuning job, whichever service reports it.
+"""One progress line for a tuning job, whichever service reports it, and the wrapper that logs it.
 
 Vertex AI reports a running job's detail state (``tuning_job_state``: waiting for quota, processing the
 dataset, tuning, post-processing) and ``tuning_job_metadata`` (completed epochs and steps); a Gemini
 Developer API run reports a completed percentage. The wait loops log a line each time it changes, so the
-task log shows where a long job is. No Airflow or SDK import: the job object is read by attribute.
+task log shows where a long job is. Pure Python: the job object is read by attribute, and the wrapper works
+around a sync or an async tunings client alike.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 _SUB_STATE_PREFIX = "TUNING_JOB_STATE_"
@@ -54,3 +56,39 @@ def progress_line(job: Any) -> str:
         return f"Tuning {job.name}: {percent} complete" if percent else ""
     progress = vertex_progress(job)
     return f"Tuning job {job.name}: {progress}" if progress else ""
+
+
+class ProgressLog:
+    """Wraps a client's ``tunings`` so that every fetched run whose progress changed is logged.
+
+    Works around a sync or an async client alike (the same wait loops drive both): a Developer-API run's
+    percentage, a Vertex AI job's sub-state and epoch/step progress when the API reports them.
+    """
+
+    def __init__(self, client: Any, log: Any) -> None:
+        self._tunings = client.tunings
+        self._log = log
+        self._seen: dict[str, str] = {}
+
+    @property
+    def tunings(self) -> ProgressLog:
+        return self
+
+    def get(self, *, name: str) -> Any:
+        result = self._tunings.get(name=name)
+        if inspect.isawaitable(result):
+            return self._aobserve(result)
+        return self._observe(result)
+
+    async def _aobserve(self, pending: Any) -> Any:
+        return self._observe(await pending)
+
+    def _observe(self, job: Any) -> Any:
+        line = progress_line(job)
+        if line and self._seen.get(job.name) != line:
+            self._seen[job.name] = line
+            self._log.info("%s", line)
+        return job
+
+    def cancel(self, *, name: str) -> Any:
+        return self._tunings.cancel(name=name)

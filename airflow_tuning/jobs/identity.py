@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_tuning.job_states import RESUBMITTABLE_STATES, state_name
+from airflow_tuning.jobs.states import RESUBMITTABLE_STATES, state_name
 
 TASK_KEY_LABEL = "airflow_task_key"
 REQUEST_LABEL = "airflow_request"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from airflow_tuning.console import tuning_job_console_url
-from airflow_tuning.job_states import CANCELLED, EXPIRED, FAILED, SUCCEEDED, state_name
+from airflow_tuning.common.console import tuning_job_console_url
+from airflow_tuning.jobs.states import CANCELLED, EXPIRED, FAILED, SUCCEEDED, state_name
 
 SUMMARY_KEYS = (
     "tuning_job",

@@ -9,7 +9,7 @@ tuned model works through google-genai's own Developer-API client (:func:`build_
 Each API call is written once, as a *plan*: a generator that yields :class:`Call` objects and receives their
 decoded answers (or has the error thrown in). The synchronous and the asynchronous client differ only in how
 they send a call, so both obey the same requests, the same error mapping and the one retry policy
-(:class:`~airflow_tuning.retry_policy.RetryPolicy`: its numbers drive tenacity, its ``is_retryable`` decides).
+(:class:`~airflow_tuning.common.retry.RetryPolicy`: its numbers drive tenacity, its ``is_retryable`` decides).
 Errors are google-genai's ``ClientError``/``ServerError`` (``.code``, ``.status``, ``.message``), network
 failures :class:`GeminiApiTransportError` (a ``ConnectionError``), so callers treat both backends alike.
 
@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from airflow_tuning.connection_settings import ConnectionConfigError, ConnectionSettings
-from airflow_tuning.gemini_api_jobs import is_operation_name, job_from_api, qualify_name
-from airflow_tuning.retry_policy import RetryPolicy
+from airflow_tuning.backends.gemini_api.jobs import is_operation_name, job_from_api, qualify_name
+from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
+from airflow_tuning.common.plans import arun_plan, run_plan
+from airflow_tuning.common.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +160,8 @@ def plan_find_operation(tuned_model: str) -> Plan:
 
 
 # -- transport ------------------------------------------------------------------------------------------
-def _retry_kwargs(policy: RetryPolicy, call: Call) -> dict[str, Any]:
-    """tenacity settings from the one retry policy: the same numbers google-genai's own retries use."""
-    import tenacity
+def _log_retry(policy: RetryPolicy, call: Call) -> Any:
+    """The ``before_sleep`` hook of the shared retry loop: one line per retried call."""
 
     def before_sleep(state: Any) -> None:
         err = state.outcome.exception() if state.outcome else None
@@ -169,15 +169,7 @@ def _retry_kwargs(policy: RetryPolicy, call: Call) -> dict[str, Any]:
                  state.attempt_number, policy.attempts, state.next_action.sleep if state.next_action else 0.0,
                  type(err).__name__, err)
 
-    return {
-        "stop": tenacity.stop_after_attempt(policy.attempts),
-        "wait": tenacity.wait_exponential_jitter(
-            initial=policy.initial_delay, max=policy.max_delay, exp_base=policy.exp_base, jitter=policy.jitter
-        ),
-        "retry": tenacity.retry_if_exception(policy.is_retryable),
-        "reraise": True,
-        "before_sleep": before_sleep,
-    }
+    return before_sleep
 
 
 def _decode(response: Any) -> dict[str, Any]:
@@ -207,6 +199,16 @@ class _Api:
     """The public calls, shared by both clients: each returns the plan's result (or an awaitable of it)."""
 
     endpoint: str
+    _http_class: str  # httpx.Client or httpx.AsyncClient
+
+    def __init__(self, api_key: str, endpoint: str = DEFAULT_ENDPOINT, retry: RetryPolicy | None = None,
+                 timeout: float = REQUEST_TIMEOUT) -> None:
+        import httpx
+
+        self.endpoint = endpoint.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        http_class = getattr(httpx, self._http_class)
+        self._http = http_class(base_url=self.endpoint, headers={"x-goog-api-key": api_key}, timeout=timeout)
 
     def _run(self, plan: Plan) -> Any:
         raise NotImplementedError
@@ -243,7 +245,7 @@ class _Api:
         return self._run(plan_cancel(name))
 
     def get(self, *, name: str) -> Any:
-        """The run as a :class:`~airflow_tuning.gemini_api_jobs.GeminiApiTuningJob`."""
+        """The run as a :class:`~airflow_tuning.backends.gemini_api.jobs.GeminiApiTuningJob`."""
         return self._run(plan_job(name))
 
     get_job = get
@@ -252,19 +254,12 @@ class _Api:
 class GeminiApiClient(_Api):
     """Synchronous Developer-API client (tuned models, operations)."""
 
-    def __init__(self, api_key: str, endpoint: str = DEFAULT_ENDPOINT, retry: RetryPolicy | None = None,
-                 timeout: float = REQUEST_TIMEOUT) -> None:
-        import httpx
-
-        self.endpoint = endpoint.rstrip("/")
-        self.retry = retry or RetryPolicy()
-        self._http = httpx.Client(base_url=self.endpoint, headers={"x-goog-api-key": api_key}, timeout=timeout)
+    _http_class = "Client"
 
     def _send(self, call: Call) -> dict[str, Any]:
         import httpx
-        import tenacity
 
-        for attempt in tenacity.Retrying(**_retry_kwargs(self.retry, call)):
+        for attempt in self.retry.retrying(before_sleep=_log_retry(self.retry, call)):
             with attempt:
                 try:
                     response = self._http.request(call.method, call.path, params=call.params, json=call.body)
@@ -274,17 +269,7 @@ class GeminiApiClient(_Api):
         raise AssertionError("unreachable")
 
     def _run(self, plan: Plan) -> Any:
-        try:
-            call = next(plan)
-            while True:
-                try:
-                    answer = self._send(call)
-                except Exception as err:
-                    call = plan.throw(err)
-                else:
-                    call = plan.send(answer)
-        except StopIteration as stop:
-            return stop.value
+        return run_plan(plan, self._send)
 
     def close(self) -> None:
         self._http.close()
@@ -293,19 +278,12 @@ class GeminiApiClient(_Api):
 class AsyncGeminiApiClient(_Api):
     """The same calls, awaited (triggers); bound to the event loop it was created on."""
 
-    def __init__(self, api_key: str, endpoint: str = DEFAULT_ENDPOINT, retry: RetryPolicy | None = None,
-                 timeout: float = REQUEST_TIMEOUT) -> None:
-        import httpx
-
-        self.endpoint = endpoint.rstrip("/")
-        self.retry = retry or RetryPolicy()
-        self._http = httpx.AsyncClient(base_url=self.endpoint, headers={"x-goog-api-key": api_key}, timeout=timeout)
+    _http_class = "AsyncClient"
 
     async def _send(self, call: Call) -> dict[str, Any]:
         import httpx
-        import tenacity
 
-        async for attempt in tenacity.AsyncRetrying(**_retry_kwargs(self.retry, call)):
+        async for attempt in self.retry.aretrying(before_sleep=_log_retry(self.retry, call)):
             with attempt:
                 try:
                     response = await self._http.request(call.method, call.path, params=call.params, json=call.body)
@@ -315,17 +293,7 @@ class AsyncGeminiApiClient(_Api):
         raise AssertionError("unreachable")
 
     async def _run(self, plan: Plan) -> Any:
-        try:
-            call = next(plan)
-            while True:
-                try:
-                    answer = await self._send(call)
-                except Exception as err:
-                    call = plan.throw(err)
-                else:
-                    call = plan.send(answer)
-        except StopIteration as stop:
-            return stop.value
+        return await arun_plan(plan, self._send)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -92,6 +92,27 @@ class PollPolicy:
         )
 
     @classmethod
+    def of(cls, poll: PollPolicy | Mapping[str, Any] | None = None, **settings: Any) -> PollPolicy:
+        """The policy a task declares: ``poll`` (a policy, or a mapping of its fields) with the separate
+        keyword arguments (``poll_interval=...``, None meaning "not given") taking precedence.
+
+        Unknown names are refused with the list of known ones, so a typo fails when the DAG is parsed.
+        """
+        if isinstance(poll, PollPolicy):
+            given = poll.to_kwargs()
+        elif poll is None:
+            given = {}
+        elif isinstance(poll, Mapping):
+            given = dict(poll)
+        else:
+            raise ValueError(f"poll must be a PollPolicy or a mapping of its settings, got {poll!r}")
+        given.update({key: value for key, value in settings.items() if value is not None})
+        unknown = sorted(set(given) - set(POLL_ARGUMENTS))
+        if unknown:
+            raise ValueError(f"unknown poll setting(s) {', '.join(unknown)}; known: {', '.join(POLL_ARGUMENTS)}")
+        return cls.build(**given)
+
+    @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> PollPolicy:
         return cls(**{key: kwargs[key] for key in cls.__dataclass_fields__ if key in kwargs})
 
@@ -130,6 +151,10 @@ class PollPolicy:
     def steady_requests_per_hour(self) -> float:
         """Mean status requests per job-hour once the cap is reached (for docs and benchmarks)."""
         return 3600.0 / (self.max_poll_interval * (1.0 - self.poll_jitter / 2.0))
+
+
+#: The settings a task or trigger accepts, as keyword arguments or as keys of ``poll=``.
+POLL_ARGUMENTS = tuple(PollPolicy.__dataclass_fields__)
 
 
 def _seconds(value: float | timedelta | None, default: float) -> float:

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from airflow_tuning.common.rendered import positive_float, positive_int
 from airflow_tuning.dataset.formats import MAX_LINE_BYTES, OVERSIZED, decode_json_line, iter_lines
 from airflow_tuning.dataset.limits import PRESETS
 from airflow_tuning.dataset.validation import InvalidExample, check_example, json_type
-from airflow_tuning.tuning_request import _positive_float, _positive_int
 
 LIMITS = PRESETS["gemini-api"]
 MAX_INPUT_CHARS: int = LIMITS.max_input_chars or 40_000
@@ -141,10 +141,10 @@ def hyperparameters(
 ) -> dict[str, Any]:
     """The ``tuningTask.hyperparameters`` object; unset values are left to the service's defaults."""
     values = {
-        "epochCount": _positive_int("epoch_count", epoch_count),
-        "batchSize": _positive_int("batch_size", batch_size),
-        "learningRate": _positive_float("learning_rate", learning_rate),
-        "learningRateMultiplier": _positive_float("learning_rate_multiplier", learning_rate_multiplier),
+        "epochCount": positive_int("epoch_count", epoch_count),
+        "batchSize": positive_int("batch_size", batch_size),
+        "learningRate": positive_float("learning_rate", learning_rate),
+        "learningRateMultiplier": positive_float("learning_rate_multiplier", learning_rate_multiplier),
     }
     if values["learningRate"] is not None and values["learningRateMultiplier"] is not None:
         raise ValueError("give learning_rate or learning_rate_multiplier, not both")

@@ -1,0 +1,1 @@
+"""Vertex AI: the only code that knows its tuning-job API."""

@@ -1,0 +1,118 @@
+"""Vertex AI as a :class:`~airflow_tuning.backends.base.TuningService`.
+
+Jobs are ``projects/P/locations/L/tuningJobs/ID`` resources created through google-genai; the retry identity
+rides on the job's labels (``airflow_tuning.jobs.identity``), so a retry of the same task instance and
+request reattaches instead of paying twice. Evaluation calls endpoints, Model Registry versions (resolved to
+their endpoint) or base models through the same google-genai client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from airflow_tuning.backends.base import ClientSource, InvalidRequest, TaskRef, TuningService
+from airflow_tuning.backends.vertex.jobs import (
+    find_active_with_labels,
+    find_reattachable,
+    qualify_job_name,
+    start_tuning_job,
+)
+from airflow_tuning.common.console import tuning_job_console_url
+from airflow_tuning.jobs.identity import REQUEST_LABEL, TaskIdentity, request_fingerprint
+from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, TuningRequest
+
+#: Arguments of the Gemini Developer API only.
+GEMINI_API_ONLY = ("training_examples", "batch_size", "learning_rate")
+
+
+@dataclass(frozen=True)
+class VertexSubmission:
+    """One task instance's request, checked, with the identity its job's labels carry."""
+
+    request: TuningRequest
+    identity: TaskIdentity
+
+
+class VertexTuningService(TuningService):
+    """Gemini tuning on Vertex AI (the default)."""
+
+    name = "vertex"
+
+    def check_arguments(self, owner: str, arguments: Mapping[str, Any]) -> None:
+        if arguments.get("training_dataset_uri") is None:
+            raise TypeError(f"{owner} needs training_dataset_uri (a gs:// JSONL file)")
+        if any(arguments.get(name) is not None for name in GEMINI_API_ONLY):
+            raise ValueError("training_examples, batch_size and learning_rate need backend='gemini_api'")
+
+    def qualify(self, name: str, clients: ClientSource) -> str:
+        text = str(name or "").strip()
+        if text and "/" not in text:  # a bare id: only then is the connection needed
+            return qualify_job_name(text, clients.project, clients.location)
+        return qualify_job_name(text, "", "")
+
+    def console_url(self, name: str) -> str | None:
+        try:
+            return tuning_job_console_url(name)
+        except ValueError:
+            return None
+
+    def tunings_client(self, clients: ClientSource) -> Any:
+        return clients.get_genai_client()
+
+    async def async_tunings_client(self, hook_class: Any, conn_id: str) -> Any:
+        return await hook_class.aget_async_genai_client(conn_id)
+
+    def generation_client(self, clients: ClientSource) -> Any:
+        return clients.get_async_genai_client()
+
+    def resolve_model(self, value: str, clients: ClientSource) -> Any:
+        from airflow_tuning.common.names import is_model_name
+        from airflow_tuning.evaluation.targets import qualify, resolve_target
+
+        needs_registry = is_model_name(qualify(value, clients.project, clients.location))
+        return resolve_target(
+            value,
+            project=clients.project,
+            location=clients.location,
+            model_client=clients.get_model_service_client() if needs_registry else None,
+            retry=clients.api_core_retry if needs_registry else None,
+        )
+
+    def prepare(
+        self, arguments: Mapping[str, Any], task: TaskRef, open_object: Callable[[str], BinaryIO]
+    ) -> VertexSubmission:
+        try:
+            request = TuningRequest.build(**{name: arguments.get(name) for name in REQUEST_ARGUMENTS})
+        except ValueError as err:
+            raise InvalidRequest(f"Invalid tuning request: {err}") from None
+        identity = TaskIdentity(
+            dag_id=task.dag_id,
+            task_id=task.task_id,
+            run_id=task.run_id,
+            map_index=task.map_index,
+            fingerprint=request_fingerprint(request.fingerprint_payload()),
+        )
+        return VertexSubmission(request, identity)
+
+    def submit(self, client: Any, submission: VertexSubmission, *, retry: Any, log: logging.Logger | Any) -> Any:
+        identity = submission.identity
+        job, decision = find_reattachable(client, identity)
+        log.info("Retry identity %s: %s", identity.key, decision.reason)
+        if job is not None:
+            return job
+        request = submission.request.with_labels(identity.merged_labels(submission.request.labels))
+        job = start_tuning_job(
+            client, request, retry=retry, find_existing=lambda: find_reattachable(client, identity)[0], log=log
+        )
+        log.info("Submitted tuning job %s (tuning %s on %s)", job.name, request.source_model,
+                 request.training_dataset_uri)
+        return job
+
+    def owns(self, submission: VertexSubmission, job: Any) -> bool:
+        return (getattr(job, "labels", None) or {}).get(REQUEST_LABEL) == submission.identity.fingerprint
+
+    def find_active(self, client: Any, labels: Mapping[str, str]) -> list[Any]:
+        return find_active_with_labels(client, labels)

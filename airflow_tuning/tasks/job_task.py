@@ -1,0 +1,133 @@
+"""The shared half of the tasks that watch tuning jobs (the tuning operators and ``TuningJobSensor``).
+
+``TuningJobTask`` holds what they all choose once, where the task is defined: the tuning service (an object,
+see :mod:`airflow_tuning.backends`), the connection, and the poll policy. The policy is declared here only:
+``poll=`` takes a ``PollPolicy`` or a mapping, and the separate keywords (``poll_interval``, ...) keep
+working, also from ``default_args`` and ``partial()``. Waiting happens in the triggerer
+(``TuningJobTrigger``) or on the worker, both with the same policy.
+
+It also holds the two rules every such task applies: how a job is announced (name and console link in XCom
+before any wait) and how a verdict becomes an Airflow outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+
+from airflow_tuning.backends import TuningService, tuning_service
+from airflow_tuning.backends.base import TaskRef
+from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.jobs.polling import PollPolicy, deadline_after
+from airflow_tuning.jobs.progress import ProgressLog
+from airflow_tuning.jobs.summary import Verdict
+from airflow_tuning.jobs.watch import WaitResult, wait_sync
+from airflow_tuning.links import TUNING_JOB_LINK_XCOM_KEY, TUNING_JOB_NAME_XCOM_KEY
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class TuningJobTask(BaseOperator):
+    """Base of the tasks that watch tuning jobs: service, hook, poll policy, and where to wait.
+
+    :param backend: the tuning service: ``"vertex"`` (default), ``"gemini_api"``, or a
+        :class:`~airflow_tuning.backends.base.TuningService`.
+    :param gcp_conn_id: ``gemini_tuning`` connection.
+    :param poll: the poll policy: a :class:`~airflow_tuning.jobs.polling.PollPolicy` or a mapping of its
+        settings (``poll_interval``, ``max_poll_interval``, ``poll_multiplier``, ``poll_jitter``,
+        ``max_transient_errors``). Each setting may also be given as a keyword argument of its own, which
+        wins over ``poll``: ``poll_interval`` is the first wait between polls (s, or a timedelta); it grows by
+        ``poll_multiplier`` up to ``max_poll_interval``, shortened by up to ``poll_jitter``;
+        ``max_transient_errors`` consecutive transient API errors are tolerated.
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: str | TuningService | None = None,
+        gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        poll: PollPolicy | dict[str, Any] | None = None,
+        poll_interval: float | timedelta | None = None,
+        max_poll_interval: float | timedelta | None = None,
+        poll_multiplier: float | None = None,
+        poll_jitter: float | None = None,
+        max_transient_errors: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.service = tuning_service(backend)
+        self.backend = self.service.name
+        self.gcp_conn_id = gcp_conn_id
+        policy = PollPolicy.of(
+            poll, poll_interval=poll_interval, max_poll_interval=max_poll_interval,
+            poll_multiplier=poll_multiplier, poll_jitter=poll_jitter, max_transient_errors=max_transient_errors,
+        )  # fmt: skip  (validated when the DAG is parsed)
+        self.poll_settings = policy.to_kwargs()
+
+    @property
+    def policy(self) -> PollPolicy:
+        return PollPolicy(**self.poll_settings)
+
+    @cached_property
+    def hook(self) -> GeminiTuningHook:
+        return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
+
+    def _tunings_client(self) -> Any:
+        """The client whose ``tunings.get`` / ``tunings.cancel`` serve this task's service."""
+        return self.service.tunings_client(self.hook)
+
+    def _announce(self, context: Context, name: str) -> str | None:
+        """Push the job name (and its console link, where the service has one) before any wait."""
+        url = self.service.console_url(name)
+        ti = context["ti"]
+        ti.xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value=name)
+        if url:
+            ti.xcom_push(key=TUNING_JOB_LINK_XCOM_KEY, value=url)
+        return url
+
+    def _outcome(
+        self, verdict: Verdict, summary: dict[str, Any], *, skip: bool = False, fail: type[Exception] = AirflowException
+    ) -> dict[str, Any]:
+        """The one verdict -> outcome rule: succeed returns the summary; ``skip`` verdicts (and any failure
+        when ``skip`` is set) skip; the rest raise ``fail`` with the verdict's message."""
+        if verdict.action == "succeed":
+            self.log.info(
+                "%s; tuned model %s, endpoint %s", verdict.message, summary.get("tuned_model"), summary.get("endpoint")
+            )
+            return summary
+        if skip or verdict.action == "skip":
+            raise AirflowSkipException(verdict.message)
+        raise fail(verdict.message)
+
+    def _defer_on(self, names: Sequence[str], *, cancel_on_kill: bool, timeout: Any) -> None:
+        """Wait in the triggerer; the trigger enforces ``timeout`` itself (cancelling first if asked)."""
+        from airflow_tuning.triggers.tuning import TuningJobTrigger
+
+        self.log.info("Deferring until tuning job(s) %s end", ", ".join(names))
+        self.defer(
+            **TuningJobTrigger.deferral(
+                names,
+                gcp_conn_id=self.gcp_conn_id,
+                policy=self.policy,
+                timeout=timeout,
+                cancel_on_kill=cancel_on_kill,
+                backend=self.service,
+            )
+        )
+
+    def _wait_here(self, names: Sequence[str], timeout: Any) -> WaitResult:
+        """Wait on the worker; ``execution_timeout`` is left to Airflow, which then calls ``on_kill``."""
+        client = ProgressLog(self._tunings_client(), self.log)
+        return wait_sync(client, names, self.policy, deadline_after(timeout), self.log)
+
+
+def task_ref(context: Context) -> TaskRef:
+    """The running task instance, as the service adapters know it."""
+    ti = context["ti"]
+    return TaskRef(ti.dag_id, ti.task_id, ti.run_id, ti.map_index if ti.map_index is not None else -1)
