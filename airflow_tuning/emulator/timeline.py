@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from airflow_tuning import job_states as js
 from airflow_tuning.emulator.datasets import steps_per_epoch
 from airflow_tuning.emulator.wire import int64, invalid
+from airflow_tuning.jobs import states as js
 
 LABEL = "emulator-job-states"
 LABEL_VALUES = ("detailed", "simple")

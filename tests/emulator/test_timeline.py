@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_tuning import job_states as js
 from airflow_tuning.emulator import timeline
 from airflow_tuning.emulator.lifecycle import Lifecycle
+from airflow_tuning.jobs import states as js
 from airflow_tuning.jobs.progress import progress_line, vertex_progress
 
 JOB = {"detailed": True, "epochs": 4, "createTime": 100.0, "startTime": 102.0, "endTime": 112.0,
@@ -63,9 +63,9 @@ def test_progress_line_reads_the_sdk_job():
 
 
 def test_the_emulator_wide_switch_and_the_per_job_label(dataset_uri):
-    from airflow_tuning.connection_settings import ConnectionSettings
     from google.genai import types
 
+    from airflow_tuning.common.connection import ConnectionSettings
     from airflow_tuning.emulator import Emulator
     from airflow_tuning.emulator.__main__ import parse_args
     from airflow_tuning.hooks.tuning import build_genai_client
