@@ -34,9 +34,23 @@ drills: $(STAMP)
 emulator: $(STAMP)
 	$(BIN)/airflow-tuning emulator --port 8765
 
-constraints: $(STAMP)
-	( echo "# Pinned from a real resolve of '.[dev]' on Python 3.11 (pip freeze). Regenerate with 'make constraints'."; \
-	  $(BIN)/python -m pip freeze --exclude-editable | grep -vi '^airflow-tuning' ) > constraints.txt
+# constraints.txt comes from ONE uv resolve of '.[dev]' together with apache-airflow-providers-google on
+# Python 3.11 / Linux x86_64, so a deployment that already runs the Google provider installs us with the
+# same pins. Existing pins are kept unless the resolve needs to move them; `make constraints UPGRADE=1`
+# resolves every package afresh.
+RESOLVE_WITH  := apache-airflow-providers-google
+RESOLVE_FLAGS := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header --no-annotate --quiet
+$(BIN)/uv:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c constraints.txt uv
+
+constraints: $(BIN)/uv
+	cp constraints.txt $(VENV)/constraints.resolved.txt
+	echo $(RESOLVE_WITH) | $(BIN)/uv pip compile $(RESOLVE_FLAGS) $(if $(UPGRADE),--upgrade) \
+	  pyproject.toml --extra dev - -o $(VENV)/constraints.resolved.txt
+	( echo "# One resolve of '.[dev]' + $(RESOLVE_WITH) on Python 3.11, Linux x86_64. Regenerate with 'make constraints':"; \
+	  echo "# echo $(RESOLVE_WITH) | uv pip compile $(RESOLVE_FLAGS) pyproject.toml --extra dev - -o constraints.txt"; \
+	  cat $(VENV)/constraints.resolved.txt ) > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
