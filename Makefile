@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint unit demo bench drills emulator constraints clean
+.PHONY: venv test lint unit demo bench drills emulator constraints dist clean
 
 venv: $(STAMP)
 
@@ -52,5 +52,11 @@ constraints: $(BIN)/uv
 	  echo "# echo $(RESOLVE_WITH) | uv pip compile $(RESOLVE_FLAGS) pyproject.toml --extra dev - -o constraints.txt"; \
 	  cat $(VENV)/constraints.resolved.txt ) > constraints.txt
 
+# The sdist and the wheel, built in an isolated environment by the `build` package, then checked by twine.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --installer uv --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist build
