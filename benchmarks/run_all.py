@@ -33,6 +33,7 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("triggerer_capacity", []),
     ("emulator_throughput", []),
     ("evaluation_speed", []),
+    ("checkpoint_evaluation", []),
     ("validate_speed", ["--size-mb", "200"]),
     ("upload_dataset", ["--size-mb", "200"]),
 ]

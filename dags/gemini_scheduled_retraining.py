@@ -6,9 +6,11 @@
     tune                    continue tuning from the champion, or bootstrap from the base model when there
                             is none yet (retry-safe: a retry reattaches to its job, never pays twice)
     wait_for_tuning         deferred: no worker slot is held while Vertex AI trains
-    evaluate                challenger vs champion (or base model) on the held-out validation split;
+    evaluate                every checkpoint (one per epoch) of the challenger vs the champion (or base
+                            model) on the held-out validation split; the best checkpoint is judged;
                             skipped (not failed) when it is not better, so promotion is skipped too
-    promote                 move the ``champion`` alias to the new version
+    promote                 make the best checkpoint the new version's default, then move the
+                            ``champion`` alias to it; the next run continues from that checkpoint
     cancel_unfinished_job   teardown of ``tune``: cancels the job if the run ended while it was still running
 
 Settings from the environment (read when the DAG is parsed): ``AIRFLOW_TUNING_BUCKET`` (default
@@ -135,9 +137,15 @@ with DAG(
         baseline="{{ " + CHAMPION_MODEL + " or params.base_model }}",
         thresholds="{{ {'rouge_l': params.min_rouge_l} }}",
         min_improvement="{{ params.min_improvement }}",
+        checkpoints="all",
         soft_fail=True,
     )
-    promote = PromoteTunedModelOperator(task_id="promote", model_name=TUNED_MODEL, alias=CHAMPION)
+    promote = PromoteTunedModelOperator(
+        task_id="promote",
+        model_name=TUNED_MODEL,
+        checkpoint_id="{{ ti.xcom_pull(task_ids='evaluate')['best_checkpoint'] }}",
+        alias=CHAMPION,
+    )
     cancel = CancelTuningJobOperator(
         task_id="cancel_unfinished_job", tuning_job_name=JOB_NAME, poll_interval=POLL_INTERVAL
     )

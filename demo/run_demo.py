@@ -98,6 +98,7 @@ def run_summary(label: str, run: Any, seconds: float) -> dict[str, Any]:
         "tuned_model": (job.get("tuned_model") or "-").split("/models/")[-1],
         "challenger_rouge_l": (evaluation.get("metrics") or {}).get("rouge_l"),
         "baseline_rouge_l": (evaluation.get("baseline_metrics") or {}).get("rouge_l"),
+        "checkpoint": f"{evaluation.get('best_checkpoint') or '-'} of {len(evaluation.get('checkpoints') or [])}",
         "passed": evaluation.get("passed"),
         "promoted": bool(promoted and states.get("promote") == "success"),
         "report": evaluation.get("report_uri"),
@@ -107,7 +108,7 @@ def run_summary(label: str, run: Any, seconds: float) -> dict[str, Any]:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     columns = ["run", "state", "seconds", "tuning_job", "job_state", "job_seconds", "tuned_model",
-               "challenger_rouge_l", "baseline_rouge_l", "promoted"]
+               "checkpoint", "challenger_rouge_l", "baseline_rouge_l", "promoted"]
     def cell(value: Any) -> str:
         return f"{value:.3f}" if isinstance(value, float) else str(value)
     widths = {c: max(len(c), *(len(cell(r[c])) for r in rows)) for c in columns}

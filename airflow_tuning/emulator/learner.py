@@ -8,6 +8,7 @@ evaluation prompts give measurably higher ROUGE/BLEU; a base model knows none of
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -50,23 +51,31 @@ class Learner:
     def __len__(self) -> int:
         return len(self.examples)
 
-    def nearest(self, prompt: str) -> tuple[int, float] | None:
-        """Index and cosine-like score of the closest example, or None when nothing overlaps."""
+    def _scores(self, prompt: str) -> dict[int, float]:
         query = {t for t in tokens(prompt) if t in self._idf}
         if not query:
-            return None
+            return {}
         scores: dict[int, float] = defaultdict(float)
         for token in query:
             weight = self._idf[token]
             for index in self._postings[token]:
                 scores[index] += weight
         query_norm = math.sqrt(sum(self._idf[t] for t in query)) or 1.0
-        best_index, best_score = -1, -1.0
-        for index, raw in scores.items():
-            score = raw / (query_norm * self._norms[index])
-            if score > best_score or (score == best_score and index > best_index):
-                best_index, best_score = index, score
-        return best_index, best_score
+        return {index: raw / (query_norm * self._norms[index]) for index, raw in scores.items()}
+
+    def nearest(self, prompt: str) -> tuple[int, float] | None:
+        """Index and cosine-like score of the closest example, or None when nothing overlaps."""
+        ranked = self.ranked(prompt, 1)
+        return ranked[0] if ranked else None
+
+    def ranked(self, prompt: str, count: int) -> list[tuple[int, float]]:
+        """The ``count`` closest examples, best first (ties: the later example first)."""
+        scores = self._scores(prompt)
+        return heapq.nlargest(count, scores.items(), key=lambda item: (item[1], item[0]))
+
+    def verbatim(self, index: int, prompt: str) -> bool:
+        """Whether ``prompt`` has exactly the tokens of example ``index``'s user turns."""
+        return tokens(prompt) == tokens(self.examples[index][0])
 
     def answer(self, prompt: str) -> str | None:
         """The model turn of the nearest example, or None when the prompt shares nothing with the data."""

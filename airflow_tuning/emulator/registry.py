@@ -3,13 +3,14 @@
 A successful tuning job publishes a model version (a new model, or a new version of its parent's model
 for continuous tuning) with one checkpoint per epoch, each served by its own endpoint. An alias lives on
 one version at a time; ``default`` follows the newest version. What a checkpoint "knows" is recorded as
-sources: its parent's sources plus the first ``ceil(n * epoch / epochs)`` examples of its own job.
+sources: its parent's sources plus a prefix of its own job's examples, and how overfit it is as a degree
+(see checkpoints.py). A version's default checkpoint (the last one at first; ``PATCH`` on the model
+version changes it) is what the version serves and what continuous tuning starts from.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import time
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from airflow_tuning.emulator import checkpoints as ckpt
 from airflow_tuning.emulator import model_filters
 from airflow_tuning.emulator.context import Context, parent_of, versioned
 from airflow_tuning.emulator.datasets import steps_per_epoch
@@ -74,7 +76,8 @@ def publish(store: Store, job: dict[str, Any], examples: list[Any]) -> dict[str,
             "versionId": version_id,
             "checkpointId": str(epoch),
             "baseModel": base,
-            "sources": [*parent_sources, [job["name"], math.ceil(examples_count * epoch / epochs)]],
+            "sources": [*parent_sources, [job["name"], ckpt.known_examples(examples_count, epoch, epochs)]],
+            "overfit": ckpt.overfit_degree(examples_count, epoch, epochs),
         }
         checkpoints.append(
             {"checkpointId": str(epoch), "epoch": int64(epoch), "step": int64(epoch * steps), "endpoint": endpoint}
@@ -89,7 +92,6 @@ def publish(store: Store, job: dict[str, Any], examples: list[Any]) -> dict[str,
         "createTime": when,
         "updateTime": when,
         "job": job["name"],
-        "endpoint": checkpoints[-1]["endpoint"],
         "checkpoints": checkpoints,
         "defaultCheckpointId": checkpoints[-1]["checkpointId"],
         "baseModel": base,
@@ -122,6 +124,12 @@ def find_version(model: dict[str, Any], ref: str | None) -> dict[str, Any]:
     if version is None:
         raise not_found(f'The Model "{model["name"]}@{ref}" does not exist: no version or alias {ref!r}.')
     return version
+
+
+def default_endpoint(version: dict[str, Any]) -> str:
+    """The endpoint of the version's default checkpoint: what calls on ``models/ID@VERSION`` reach."""
+    wanted = version["defaultCheckpointId"]
+    return next(c["endpoint"] for c in version["checkpoints"] if c["checkpointId"] == wanted)
 
 
 def resolve_pretuned(store: Store, parent: str, pre: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from airflow_tuning.emulator import proto_check, registry
+from airflow_tuning.emulator import checkpoints, proto_check, registry
 from airflow_tuning.emulator.context import Context, api_version, parent_of, versioned
 from airflow_tuning.emulator.learner import Learner, count_tokens, generic_reply
 from airflow_tuning.emulator.wire import camelize, invalid, json_response, not_found, read_json, timestamp
@@ -60,7 +60,7 @@ class Answerer:
         return learner
 
     def tuned(self, endpoint: dict[str, Any], prompt: str) -> tuple[str, str]:
-        answer = self.learner(endpoint).answer(prompt)
+        answer = checkpoints.answer(self.learner(endpoint), prompt, endpoint.get("overfit", 0))
         base = endpoint["baseModel"].rsplit("/", 1)[-1]
         return (answer if answer is not None else generic_reply(base, prompt)), base
 
@@ -74,7 +74,7 @@ class Answerer:
         if "@" in model or model.isdigit():
             found, ref = registry.find_model(self.ctx.store, parent, f"models/{model}")
             version = registry.find_version(found, ref)
-            return self.tuned(self.ctx.store.endpoints[version["endpoint"]], prompt)
+            return self.tuned(self.ctx.store.endpoints[registry.default_endpoint(version)], prompt)
         if not model.startswith("gemini-"):
             raise not_found(f"Publisher Model `{parent}/publishers/google/models/{model}` was not found "
                             "or your project does not have access to it.")

@@ -71,11 +71,26 @@ def _fmt(value: float | None, *, prefix: str = "", signed: bool = False) -> str:
 
 
 def normalize_thresholds(thresholds: Mapping[str, Any] | None, metric_names: list[str]) -> dict[str, float]:
-    """Thresholds as floats, each naming a computed metric (templated values arrive as strings)."""
+    """Thresholds as floats, each naming a computed metric (templated values arrive as strings).
+
+    With a classification metric (``accuracy``, ``macro_f1``) computed, per-label scores can have
+    thresholds too: ``{"f1:billing": 0.8, "recall:outage": 0.9}`` (``precision``, ``recall`` or ``f1``,
+    a colon, the label as it appears in the answers, compared case-insensitively).
+    """
+    from airflow_tuning.evaluation.classification import CLASSIFICATION_METRICS, PER_LABEL_RE
+
+    labelled = any(name in CLASSIFICATION_METRICS for name in metric_names)
     result: dict[str, float] = {}
     for name, raw in (thresholds or {}).items():
-        if name not in metric_names:
-            raise ValueError(f"Threshold for unknown metric {name!r}; computed metrics are {', '.join(metric_names)}")
+        per_label = isinstance(name, str) and PER_LABEL_RE.match(name)
+        if per_label and not labelled:
+            raise ValueError(f"Threshold {name!r} is per label, which needs metric 'accuracy' or 'macro_f1' "
+                             "among the metrics")
+        if name not in metric_names and not per_label:
+            raise ValueError(
+                f"Threshold for unknown metric {name!r}; computed metrics are {', '.join(metric_names)}"
+                + ("; per-label thresholds look like 'f1:LABEL', 'precision:LABEL', 'recall:LABEL'" if labelled else "")
+            )
         try:
             result[name] = float(raw)
         except (TypeError, ValueError):

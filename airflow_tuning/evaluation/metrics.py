@@ -132,15 +132,24 @@ def metric_name(spec: str | MetricFn) -> str:
     return name
 
 
-def resolve_metrics(specs: Sequence[str | MetricFn]) -> list[Metric]:
-    """Built-in names and user callables as :class:`Metric` objects; unknown names fail with the choices."""
+def resolve_metrics(specs: Sequence[str | MetricFn], *, label_pattern: str | None = None) -> list[Metric]:
+    """Built-in names and user callables as :class:`Metric` objects; unknown names fail with the choices.
+
+    ``accuracy`` and ``macro_f1`` judge answers as labels (see classification.py), the whole answer or
+    the first group of ``label_pattern``.
+    """
+    from airflow_tuning.evaluation.classification import CLASSIFICATION_METRICS, classification_metric
+
     if isinstance(specs, str):
         specs = [specs]
     resolved: list[Metric] = []
     for spec in specs:
-        if isinstance(spec, str):
+        if isinstance(spec, str) and spec in CLASSIFICATION_METRICS:
+            resolved.append(classification_metric(spec, label_pattern))
+        elif isinstance(spec, str):
             if spec not in BUILTIN_METRICS:
-                raise ValueError(f"Unknown metric {spec!r}; built-in metrics are {', '.join(BUILTIN_METRICS)}")
+                choices = ", ".join([*BUILTIN_METRICS, *CLASSIFICATION_METRICS])
+                raise ValueError(f"Unknown metric {spec!r}; built-in metrics are {choices}")
             resolved.append(BUILTIN_METRICS[spec])
         elif callable(spec):
             resolved.append(Metric(metric_name(spec), _checked_user_metric(spec), builtin=False))

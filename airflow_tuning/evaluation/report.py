@@ -11,6 +11,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_tuning.evaluation import chart, classification
 from airflow_tuning.evaluation.dataset import EvalExample
 from airflow_tuning.evaluation.gate import GateResult
 from airflow_tuning.evaluation.metrics import Scores
@@ -29,11 +30,17 @@ def _example_scores(scores: Scores | None, index: int) -> dict[str, float] | Non
 def worst_example_indices(
     scores: Scores, primary_metric: str, count: int, baseline_scores: Scores | None = None
 ) -> list[int]:
-    """Indices of the weakest examples: lowest primary score first, then the largest regression."""
+    """Indices of the weakest examples that lost something: lowest primary score first, then the largest
+    regression. An example lost something when it scored below 1.0 (a perfect answer) or below the
+    baseline; a perfect example is never listed, so the section is empty when nothing was lost."""
     primary = scores.per_example[primary_metric]
     base = baseline_scores.per_example[primary_metric] if baseline_scores is not None else None
+    lost = [
+        i for i in range(len(primary))
+        if primary[i] < 1.0 - 1e-9 or (base is not None and primary[i] < base[i] - 1e-9)
+    ]
     order = sorted(
-        range(len(primary)),
+        lost,
         key=lambda i: (primary[i], primary[i] - base[i] if base is not None else 0.0, i),
     )
     return order[: max(count, 0)]
@@ -55,6 +62,7 @@ def build_report(
     worst_count: int = 10,
     created_at: str | None = None,
     duration_seconds: float | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report as a JSON-ready dict: summary, gate verdict, worst examples and every prediction."""
     baseline_metrics = baseline_scores.corpus if baseline_scores is not None else None
@@ -95,6 +103,7 @@ def build_report(
         "duration_seconds": duration_seconds,
         "worst_examples": [row(i, with_input=True) for i in worst],
         "predictions": [row(i, with_input=False) for i in range(len(examples))],
+        **dict(extra or {}),
     }
 
 
@@ -199,6 +208,9 @@ def render_html(report: Mapping[str, Any]) -> str:
         + "</p>"
     )
     parts.append(render_chart(report["metrics"], report.get("baseline_metrics")))
+    parts.append(chart.render_section(report))
+    if report.get("classification"):
+        parts.append(classification.render_html(report["classification"], report.get("baseline_classification")))
     parts.append(_worst_table(report, has_base))
     parts.append("</body></html>")
     return "\n".join(parts)

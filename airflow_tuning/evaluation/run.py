@@ -13,14 +13,16 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_tuning.evaluation.classification import check_references
 from airflow_tuning.evaluation.gate import GateResult, evaluate_gate
 from airflow_tuning.evaluation.generation import DETERMINISTIC_CONFIG, GenerationRequest, generate_all
-from airflow_tuning.evaluation.metrics import score
+from airflow_tuning.evaluation.judging import judge
 from airflow_tuning.evaluation.report import build_report, render_html
+from airflow_tuning.evaluation.selection import candidate_checkpoints, serve_default_checkpoint
 from airflow_tuning.evaluation.storage import REPORT_HTML, REPORT_JSON, read_eval_dataset, report_prefix, upload_text
 
 
@@ -41,6 +43,8 @@ class EvaluationPlan:
     report_uri: str | None = None
     worst_examples: int = 10
     progress_interval: float = 5.0
+    checkpoints: Any = "last"
+    label_pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,30 +73,36 @@ def run_evaluation(
     storage, retry = clients.get_storage_client(), clients.api_core_retry
     examples = read_eval_dataset(storage, plan.eval_dataset_uri, max_examples=plan.max_examples, retry=retry)
     log.info("Read %d evaluation examples from %s", len(examples), plan.eval_dataset_uri)
+    references = [ex.reference for ex in examples]
+    labels = [f"{plan.eval_dataset_uri} line {ex.line}" for ex in examples]
+    check_references([m.name for m in plan.metric_specs], plan.label_pattern, references, labels)
     target = service.resolve_model(plan.model, clients)
+    chosen = candidate_checkpoints(clients, target, plan.checkpoints)
     baseline = service.resolve_model(plan.baseline, clients) if plan.baseline else None
+    if baseline is not None:  # a model version answers with its default checkpoint, as on Vertex AI
+        baseline = serve_default_checkpoint(clients, baseline)
     log.info("Challenger %s -> %s", target.requested, target.serving)
+    for c in chosen or []:
+        log.info("Checkpoint %s (epoch %d) -> %s", c.checkpoint_id, c.epoch, c.endpoint)
     if baseline is not None:
         log.info("Baseline %s -> %s", baseline.requested, baseline.serving)
 
     started = time.monotonic()
-    requests = [GenerationRequest(target.serving, ex) for ex in examples]
+    servings = [c.endpoint for c in chosen] if chosen else [target.serving]
+    requests = [GenerationRequest(serving, ex) for serving in servings for ex in examples]
     if baseline is not None:
         requests += [GenerationRequest(baseline.serving, ex) for ex in examples]
     outputs = asyncio.run(_generate(service.generation_client(clients), requests, plan, log))
-    predictions = outputs[: len(examples)]
-    baseline_predictions = outputs[len(examples) :] if baseline is not None else None
-
-    references = [ex.reference for ex in examples]
-    labels = [f"{plan.eval_dataset_uri} line {ex.line}" for ex in examples]
-    scores = score(predictions, references, plan.metric_specs, labels=labels)
-    baseline_scores = (
-        score(baseline_predictions, references, plan.metric_specs, labels=labels)
-        if baseline_predictions is not None
-        else None
-    )
+    judged = judge(outputs, candidates=len(servings), references=references, metrics=plan.metric_specs,
+                   primary_metric=plan.primary_metric, labels=labels, has_baseline=baseline is not None,
+                   checkpoints=chosen, label_pattern=plan.label_pattern, thresholds=plan.thresholds)
+    predictions, scores = judged.predictions, judged.scores
+    baseline_predictions, baseline_scores = judged.baseline_predictions, judged.baseline_scores
+    if chosen:
+        target = replace(target, serving=chosen[judged.best].endpoint)
+        log.info("Best checkpoint on %s: %s", plan.primary_metric, judged.best_checkpoint)
     gate = evaluate_gate(
-        scores.corpus,
+        judged.gate_values,
         thresholds=plan.thresholds,
         baseline_metrics=baseline_scores.corpus if baseline_scores else None,
         min_improvement=plan.min_improvement,
@@ -119,6 +129,7 @@ def run_evaluation(
         worst_count=plan.worst_examples,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         duration_seconds=round(time.monotonic() - started, 3),
+        extra=judged.extra,
     )
     prefix = report_prefix(plan.eval_dataset_uri, plan.report_uri, run_label)
     json_uri, html_uri = f"{prefix}/{REPORT_JSON}", f"{prefix}/{REPORT_HTML}"
@@ -134,6 +145,8 @@ def run_evaluation(
         "examples": len(examples),
         "report_uri": html_uri,
     }
+    if chosen:
+        result.update(checkpoints=judged.checkpoints, best_checkpoint=judged.best_checkpoint)
     log.info("Evaluation of %s on %d examples:\n%s", target.requested, len(examples), gate.table())
     return EvaluationOutcome(result, gate, target.requested, html_uri, json_uri)
 

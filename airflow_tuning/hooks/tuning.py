@@ -97,6 +97,14 @@ class GeminiTuningHook(BaseHook):
         """An aiplatform v1 ``ModelServiceClient`` on the REST transport (Model Registry aliases)."""
         return self.model_service_client
 
+    @cached_property
+    def endpoint_service_client(self) -> Any:
+        return build_model_service_client(self.settings, service="EndpointServiceClient")
+
+    def get_endpoint_service_client(self) -> Any:
+        """An aiplatform v1 ``EndpointServiceClient`` on the REST transport (which checkpoint an endpoint serves)."""
+        return self.endpoint_service_client
+
     def find_model_alias(self, display_name: str, alias: str = "champion") -> dict[str, str] | None:
         """The Model Registry version that holds ``alias`` among models named ``display_name``.
 
@@ -317,11 +325,11 @@ def build_storage_client(settings: ConnectionSettings) -> Any:
     )
 
 
-def build_model_service_client(settings: ConnectionSettings) -> Any:
+def build_model_service_client(settings: ConnectionSettings, service: str = "ModelServiceClient") -> Any:
     from google.cloud import aiplatform_v1
 
     endpoint = settings.api_endpoint or f"https://{settings.location}-aiplatform.googleapis.com"
-    return aiplatform_v1.ModelServiceClient(
+    return getattr(aiplatform_v1, service)(
         transport="rest",
         client_options={"api_endpoint": endpoint},
         credentials=build_credentials(settings),

@@ -20,6 +20,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow_tuning.backends import TuningService, tuning_service
 from airflow_tuning.common.console import storage_object_console_url
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
+from airflow_tuning.evaluation.checkpoints import LAST, CheckpointError, parse_selection
+from airflow_tuning.evaluation.classification import LabelError
+from airflow_tuning.evaluation.default_checkpoint import requested_checkpoint, set_default_checkpoint
 from airflow_tuning.evaluation.gate import normalize_thresholds
 from airflow_tuning.evaluation.generation import DEFAULT_MAX_CONCURRENCY
 from airflow_tuning.evaluation.metrics import DEFAULT_METRICS, DEFAULT_PRIMARY_METRIC, resolve_metrics
@@ -47,9 +50,14 @@ class EvaluateTunedModelOperator(BaseOperator):
         turn is the reference and every turn before it (plus ``systemInstruction``) the prompt.
     :param baseline: optional model to compare with, in the same forms; ``models/ID@champion`` compares
         with the current champion.
-    :param metrics: built-in metric names (``exact_match``, ``token_f1``, ``rouge_l``, ``bleu``) and named
-        callables ``fn(prediction, reference) -> float`` (averaged over examples).
+    :param metrics: built-in names (``exact_match``, ``token_f1``, ``rouge_l``, ``bleu``; ``accuracy`` and
+        ``macro_f1`` for label answers) and named callables ``fn(prediction, reference) -> float``.
     :param thresholds: minimum corpus value per metric, e.g. ``{"rouge_l": 0.6}``; ``value >= threshold``.
+        With a classification metric also per label: ``{"macro_f1": 0.8, "f1:billing": 0.9}``.
+    :param label_pattern: regex whose first group (or match) is an answer's label, e.g. ``r"category: (\\w+)"``
+        (default: the whole answer); a prediction without a known label is the class ``unknown``.
+    :param checkpoints: ``"last"`` (default), ``"all"`` or a list of checkpoint ids of a Model Registry version,
+        evaluated on the same data and baseline sharing ``max_concurrency``; the gate judges the best one.
     :param min_improvement: with a baseline, the challenger's ``primary_metric`` must exceed the
         baseline's by at least this much. The default 0.0 means "no worse than the baseline"; None compares
         and reports without gating on the baseline. It applies to the primary metric only, because
@@ -71,9 +79,10 @@ class EvaluateTunedModelOperator(BaseOperator):
         ``models/gemini-...``), called with the connection's ``gemini_api_key``; data and report stay in GCS.
 
     Returns (XCom ``return_value``) ``{"metrics", "baseline_metrics", "delta", "passed", "examples",
-    "report_uri"}``, ``report_uri`` being the HTML report (``report.json`` sits next to it). A failing
-    gate raises ``AirflowFailException`` (no retry: the evaluation is deterministic and would fail again,
-    paying for every call) after pushing the same dict to XCom key ``evaluation_result``.
+    "report_uri"}`` (``report.json`` sits next to the HTML), plus ``checkpoints`` and ``best_checkpoint`` when
+    checkpoints are compared. A failing gate raises ``AirflowFailException`` (no retry: the evaluation is
+    deterministic and would fail again, paying for every call) after pushing the same dict to XCom key
+    ``evaluation_result``; so do an unknown checkpoint id and a reference without a label.
     """
 
     template_fields: Sequence[str] = (
@@ -83,6 +92,7 @@ class EvaluateTunedModelOperator(BaseOperator):
         "report_uri",
         "thresholds",
         "min_improvement",
+        "checkpoints",
         "gcp_conn_id",
     )
     template_fields_renderers = {"thresholds": "json"}
@@ -108,12 +118,17 @@ class EvaluateTunedModelOperator(BaseOperator):
         progress_interval: float = 5.0,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
         backend: str | TuningService | None = None,
+        checkpoints: str | Sequence[str] = LAST,
+        label_pattern: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.service = tuning_service(backend)
         self.backend = self.service.name
-        self.metric_specs = resolve_metrics(metrics)
+        self.label_pattern = label_pattern
+        self.metric_specs = resolve_metrics(metrics, label_pattern=label_pattern)
+        validate_unless_template(checkpoints, parse_selection)
+        self.checkpoints = checkpoints
         names = [m.name for m in self.metric_specs]
         self.primary_metric = primary_metric or (
             DEFAULT_PRIMARY_METRIC if DEFAULT_PRIMARY_METRIC in names else names[0]
@@ -161,11 +176,16 @@ class EvaluateTunedModelOperator(BaseOperator):
             report_uri=self.report_uri,
             worst_examples=self.worst_examples,
             progress_interval=self.progress_interval,
+            checkpoints=self.checkpoints,
+            label_pattern=self.label_pattern,
         )
         hook = GeminiTuningHook(self.gcp_conn_id)
-        outcome = run_evaluation(
-            plan, service=self.service, clients=hook, run_label=self._run_label(context), log=self.log
-        )
+        try:  # a wrong checkpoint id or unlabelled data would fail the same way on every retry
+            outcome = run_evaluation(
+                plan, service=self.service, clients=hook, run_label=self._run_label(context), log=self.log
+            )
+        except (CheckpointError, LabelError) as err:
+            raise AirflowFailException(str(err)) from None
         ti = context["ti"]
         ti.xcom_push(key=EvaluationReportLink.xcom_key, value=storage_object_console_url(outcome.html_uri))
         if outcome.gate.passed:
@@ -182,14 +202,17 @@ class PromoteTunedModelOperator(BaseOperator):
     :param model_name: ``projects/P/locations/L/models/ID@VERSION`` (or ``models/ID@VERSION`` in the
         connection's project); the version may also be named by another alias.
     :param alias: the alias to move; Vertex removes it from the version that held it.
+    :param checkpoint_id: make this checkpoint the version's default first (what ``@alias`` serves and
+        continuous tuning starts from), e.g. ``"{{ ti.xcom_pull('evaluate')['best_checkpoint'] }}"``.
     :param gcp_conn_id: a ``gemini_tuning`` connection.
 
     Idempotent: when the alias already names this version nothing is written. Returns ``{"model", "alias",
-    "version", "previous_version", "previous_model", "changed"}``; promoting ``previous_model`` again rolls
-    back. A model or version that does not exist fails the task without retries.
+    "version", "previous_version", "previous_model", "changed"}``, with ``checkpoint_id`` also ``checkpoint_id``
+    (= ``default_checkpoint_id``), ``previous_checkpoint_id`` (= ``previous_default_checkpoint_id``) and
+    ``checkpoint_changed``; promoting ``previous_model`` again rolls back. Unknown names fail without retries.
     """
 
-    template_fields: Sequence[str] = ("model_name", "alias", "gcp_conn_id")
+    template_fields: Sequence[str] = ("model_name", "alias", "checkpoint_id", "gcp_conn_id")
     ui_color = "#e6f4ea"
 
     def __init__(
@@ -197,6 +220,7 @@ class PromoteTunedModelOperator(BaseOperator):
         *,
         model_name: str,
         alias: str = "champion",
+        checkpoint_id: str | None = None,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -204,6 +228,7 @@ class PromoteTunedModelOperator(BaseOperator):
         validate_unless_template(alias, validate_alias)
         self.model_name = model_name
         self.alias = alias
+        self.checkpoint_id = checkpoint_id
         self.gcp_conn_id = gcp_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -211,8 +236,13 @@ class PromoteTunedModelOperator(BaseOperator):
 
         hook = GeminiTuningHook(self.gcp_conn_id)
         name = qualify(self.model_name, hook.project, hook.location)
+        client, retry, default = hook.get_model_service_client(), hook.api_core_retry, None
         try:
-            promotion = promote(hook.get_model_service_client(), name, self.alias, retry=hook.api_core_retry)
+            if (checkpoint := requested_checkpoint(self.checkpoint_id)) is not None:
+                default = set_default_checkpoint(client, name, checkpoint, retry=retry,
+                                                 state=context.get("task_state_store"))
+                self.log.info("Default checkpoint of %s: %s (was %s)", name, checkpoint, default.previous_checkpoint_id)
+            promotion = promote(client, name, self.alias, retry=retry)
         except PromotionError as err:
             raise AirflowFailException(str(err)) from None
         if promotion.changed:
@@ -224,4 +254,4 @@ class PromoteTunedModelOperator(BaseOperator):
             )
         else:
             self.log.info("Alias %r already names %s; nothing to change", promotion.alias, promotion.model)
-        return promotion.as_dict()
+        return {**promotion.as_dict(), **(default.as_dict() if default else {})}

@@ -26,6 +26,14 @@ def test_bootstrap_then_continue_from_champion_then_skip_unchanged(bucket, gemin
     assert states(first)["promote"] == "success"
     champion = hook.find_model_alias("support-triage")
     assert champion["version"] == job1["tuned_model"]
+    # every checkpoint was evaluated; the best became the champion's default checkpoint
+    assert [c["epoch"] for c in eval1["checkpoints"]] == list(range(1, len(job1["checkpoints"]) + 1))
+    assert eval1["metrics"] == next(c["metrics"] for c in eval1["checkpoints"]
+                                    if c["checkpoint_id"] == eval1["best_checkpoint"])
+    promoted1 = xcom(first, "promote")
+    assert promoted1["checkpoint_id"] == eval1["best_checkpoint"]
+    registry = hook.get_model_service_client()
+    assert registry.get_model(name=champion["model"]).default_checkpoint_id == eval1["best_checkpoint"]
 
     # Run 2: new tickets (CSV) land -> continue tuning from models/ID@champion, better, promoted.
     bucket.blob("incoming/new_tickets.csv").upload_from_filename(str(DATA / "new_tickets.csv"))
@@ -35,6 +43,8 @@ def test_bootstrap_then_continue_from_champion_then_skip_unchanged(bucket, gemin
     assert xcom(second, "find_champion") == champion["model"]
     job2 = xcom(second, "wait_for_tuning")
     assert job2["pre_tuned_model"] == champion["model"]
+    started_from = [j for j in gemini_conn.jobs() if j["name"] == job2["tuning_job"]][0]["preTunedModel"]
+    assert started_from["checkpointId"] == eval1["best_checkpoint"]
     assert job2["tuned_model"].split("@")[0] == job1["tuned_model"].split("@")[0]  # a new version
     eval2 = xcom(second, "evaluate")
     assert eval2["metrics"]["rouge_l"] > eval2["baseline_metrics"]["rouge_l"]
