@@ -224,7 +224,9 @@ def _metric_table(report: Mapping[str, Any], has_base: bool) -> str:
         + "<th>gate</th><th>status</th></tr>"
     )
     body = []
-    for name, value in report["metrics"].items():
+    # per-label scores with a threshold (``f1:billing``) are gated too: show them after the metrics
+    gated = {row["metric"]: row["value"] for row in report.get("gate", []) if row["metric"] not in report["metrics"]}
+    for name, value in {**report["metrics"], **gated}.items():
         gate = rows.get(name, {})
         ok = gate.get("ok", True)
         rules = []
@@ -235,7 +237,7 @@ def _metric_table(report: Mapping[str, Any], has_base: bool) -> str:
         threshold = "; ".join(rules) or "&ndash;"
         cells = [f"<td>{html.escape(name)}</td>", f"<td class='num'>{_num(value)}</td>"]
         if has_base:
-            cells.append(f"<td class='num'>{_num(report['baseline_metrics'].get(name))}</td>")
+            cells.append(f"<td class='num'>{_num((report['baseline_metrics'] or {}).get(name))}</td>")
             cells.append(f"<td class='num'>{_num((report.get('delta') or {}).get(name), signed=True)}</td>")
         cells.append(f"<td class='num'>{threshold}</td>")
         cells.append("<td>ok</td>" if ok else "<td class='bad'>FAIL</td>")

@@ -86,3 +86,5 @@ def test_triage_gate_on_macro_f1_and_per_label_with_confusion_matrix(airflow_db,
     strict = json.loads(storage.bucket(BUCKET).blob(
         failed["report_uri"][5:].split("/", 1)[1].replace("report.html", "report.json")).download_as_text())
     assert strict["failures"] == ["recall:outage = 0.7500 is below the threshold 0.9900"]
+    strict_page = storage.bucket(BUCKET).blob(failed["report_uri"][5:].split("/", 1)[1]).download_as_text()
+    assert "<td>recall:outage</td><td class='num'>0.7500</td>" in strict_page
