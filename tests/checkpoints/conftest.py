@@ -6,8 +6,6 @@ job's checkpoints 4-6 overfit: its best checkpoint on the paraphrased questions 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.evaluation.conftest import qa
@@ -28,8 +26,3 @@ def checkpoint_data(emulator) -> dict[str, str]:
         bucket.blob(f"data/{name}.jsonl").upload_from_string("\n".join(lines) + "\n")
     return {name: f"gs://{BUCKET}/data/{name}.jsonl" for name in files}
 
-
-def triage_line(ticket: str, category: str) -> str:
-    turns = [{"role": "user", "parts": [{"text": ticket}]},
-             {"role": "model", "parts": [{"text": f"category: {category}; priority: p2"}]}]
-    return json.dumps({"contents": turns})
