@@ -249,7 +249,8 @@ def _worst_table(report: Mapping[str, Any], has_base: bool) -> str:
     primary = report["primary_metric"]
     worst = report.get("worst_examples") or []
     if not worst:
-        return ""
+        return (f"<h2>Worst examples</h2><p>None: every example scored 1.0 on {html.escape(primary)}"
+                + (" and no lower than the baseline" if has_base else "") + ".</p>")
     head = (
         f"<h2>Worst {len(worst)} examples by {html.escape(primary)}</h2><table><tr><th>line</th><th>input</th>"
         "<th>reference</th><th>prediction</th>" + ("<th>baseline prediction</th>" if has_base else "") + "</tr>"
