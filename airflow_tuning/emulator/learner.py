@@ -46,13 +46,14 @@ class Learner:
         total = max(len(self.examples), 1)
         self._postings = dict(postings)
         self._idf = {token: math.log(1.0 + total / len(ids)) for token, ids in postings.items()}
-        self._norms = [math.sqrt(sum(self._idf[t] for t in s)) or 1.0 for s in self._sets]
+        self._norms = [math.sqrt(sum(self._idf[t] for t in sorted(s))) or 1.0 for s in self._sets]
 
     def __len__(self) -> int:
         return len(self.examples)
 
     def _scores(self, prompt: str) -> dict[int, float]:
-        query = {t for t in tokens(prompt) if t in self._idf}
+        # Sorted, so float sums do not depend on set order (hash randomisation): the same answer every run.
+        query = sorted({t for t in tokens(prompt) if t in self._idf})
         if not query:
             return {}
         scores: dict[int, float] = defaultdict(float)
@@ -71,7 +72,7 @@ class Learner:
     def ranked(self, prompt: str, count: int) -> list[tuple[int, float]]:
         """The ``count`` closest examples, best first (ties: the later example first)."""
         scores = self._scores(prompt)
-        return heapq.nlargest(count, scores.items(), key=lambda item: (item[1], item[0]))
+        return heapq.nlargest(count, scores.items(), key=lambda item: (round(item[1], 12), item[0]))
 
     def verbatim(self, index: int, prompt: str) -> bool:
         """Whether ``prompt`` has exactly the tokens of example ``index``'s user turns."""
