@@ -108,8 +108,8 @@ def pair_example(prompt: Any, response: Any, limits: Limits, system_instruction:
 def check_vertex(obj: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], int]:
     """Check a Vertex Gemini SFT example; return it in canonical field spelling and its count of file parts.
 
-    Written as one tight loop over turns and text parts (the common case): this runs once per line of
-    files that can hold millions of lines.
+    Written as one tight loop over turns and parts, each visited once: this runs once per line of files
+    that can hold millions of lines, and a line may hold tens of thousands of parts (time stays linear).
     """
     if not _TOP_KEYS.issuperset(obj):
         raise InvalidExample(
@@ -143,7 +143,7 @@ def check_vertex(obj: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], i
             raise InvalidExample(f"contents[{index}].parts must be a non-empty array")
         chars = 0
         rewritten = None
-        for part in parts:
+        for number, part in enumerate(parts):
             if type(part) is dict and len(part) == 1:
                 text = part.get("text")
                 if type(text) is str and text:
@@ -151,7 +151,6 @@ def check_vertex(obj: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], i
                     continue
             if media is None:
                 media = _Media()
-            number = _position(parts, part)
             new_part = _check_other_part(part, f"contents[{index}].parts[{number}]", media, limits)
             if new_part is not part:
                 if rewritten is None:
@@ -184,11 +183,6 @@ def check_vertex(obj: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], i
         return obj, 0
     media.check(limits)
     return obj, media.files
-
-
-def _position(items: list[Any], item: Any) -> int:
-    """Index of ``item`` by identity (the loops above skip ``enumerate`` on their common path)."""
-    return next(i for i, candidate in enumerate(items) if candidate is item)
 
 
 def encode_example(example: Any, files: int, limits: Limits) -> tuple[bytes, int]:
