@@ -1,9 +1,9 @@
 """Concurrent, bounded generation of predictions with google-genai's async client.
 
 Evaluation is thousands of independent, latency-bound calls: a sequential loop spends almost all its time
-waiting. Here every call is a task, an ``asyncio.Semaphore`` caps how many are in flight, and retries of
-429/5xx come from the client's own ``HttpRetryOptions`` (configured once by the hook), so there is no second
-retry loop to keep in step. Generation is deterministic by default (temperature 0, one candidate, a fixed
+waiting. Here every call is a task and a slot pool caps how many are in flight. Retries of 429/5xx follow the
+connection's retry policy but happen outside the pool (see ``throttle``): a throttled call gives its slot
+back while it waits, so throttling costs the retried calls' time, not the whole run's. Generation is deterministic by default (temperature 0, one candidate, a fixed
 seed) so two evaluations of the same model on the same data agree.
 """
 
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_tuning.evaluation.dataset import EvalExample
+from airflow_tuning.evaluation.throttle import PrioritySlots, call_with_retries, no_client_retries
+from airflow_tuning.common.retry import RetryPolicy
 
 DETERMINISTIC_CONFIG: dict[str, Any] = {"temperature": 0.0, "candidate_count": 1, "seed": 0}
 DEFAULT_MAX_CONCURRENCY = 32
@@ -60,7 +62,8 @@ class Progress:
             self.log.info(self.line())
 
 
-def build_config(example: EvalExample, generation_config: Mapping[str, Any] | None) -> Any:
+def build_config(example: EvalExample, generation_config: Mapping[str, Any] | None, *,
+                 http_options: Any = None) -> Any:
     """The example's ``GenerateContentConfig``: deterministic defaults, user overrides, its system prompt."""
     from google.genai import types
 
@@ -70,6 +73,8 @@ def build_config(example: EvalExample, generation_config: Mapping[str, Any] | No
         "automatic_function_calling": {"disable": True},
         **(generation_config or {}),
     }
+    if http_options is not None:
+        settings["http_options"] = http_options
     if example.system_instruction is not None:
         settings["system_instruction"] = example.system_instruction
     return types.GenerateContentConfig(**settings)
@@ -92,26 +97,35 @@ async def generate_all(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     log: logging.Logger,
     progress_interval: float = 5.0,
+    retry: RetryPolicy | None = None,
 ) -> list[str]:
-    """Predictions for every request, in order. The first failure cancels the rest and is raised."""
+    """Predictions for every request, in order. The first failure cancels the rest and is raised.
+
+    ``retry`` is the connection's retry policy (the default policy when None).
+    """
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
-    semaphore = asyncio.Semaphore(max_concurrency)
+    policy = retry or RetryPolicy()
+    slots = PrioritySlots(max_concurrency)
+    single_attempt = no_client_retries()
     progress = Progress(len(requests), log, interval=progress_interval)
     results: list[str] = [""] * len(requests)
 
     async def one(index: int, request: GenerationRequest) -> None:
-        config = build_config(request.example, generation_config)
-        async with semaphore:
-            try:
-                response = await aio_client.models.generate_content(
+        config = build_config(request.example, generation_config, http_options=single_attempt)
+        try:
+            response = await call_with_retries(
+                lambda: aio_client.models.generate_content(
                     model=request.model, contents=request.example.contents, config=config
-                )
-            except Exception as err:
-                raise GenerationError(
-                    f"{source} line {request.example.line}: generateContent on {request.model} failed "
-                    f"after the connection's retries: {type(err).__name__}: {err}"
-                ) from err
+                ),
+                slots,
+                policy,
+            )
+        except Exception as err:
+            raise GenerationError(
+                f"{source} line {request.example.line}: generateContent on {request.model} failed "
+                f"after the connection's retries: {type(err).__name__}: {err}"
+            ) from err
         results[index] = response_text(response)
         progress.advance()
 

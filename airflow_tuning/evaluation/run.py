@@ -92,7 +92,7 @@ def run_evaluation(
     requests = [GenerationRequest(serving, ex) for serving in servings for ex in examples]
     if baseline is not None:
         requests += [GenerationRequest(baseline.serving, ex) for ex in examples]
-    outputs = asyncio.run(_generate(service.generation_client(clients), requests, plan, log))
+    outputs = asyncio.run(_generate(service.generation_client(clients), requests, plan, log, clients.settings.retry))
     judged = judge(outputs, candidates=len(servings), references=references, metrics=plan.metric_specs,
                    primary_metric=plan.primary_metric, labels=labels, has_baseline=baseline is not None,
                    checkpoints=chosen, label_pattern=plan.label_pattern, thresholds=plan.thresholds)
@@ -151,7 +151,8 @@ def run_evaluation(
     return EvaluationOutcome(result, gate, target.requested, html_uri, json_uri)
 
 
-async def _generate(aio: Any, requests: list[GenerationRequest], plan: EvaluationPlan, log: Any) -> list[str]:
+async def _generate(aio: Any, requests: list[GenerationRequest], plan: EvaluationPlan, log: Any, retry: Any
+                    ) -> list[str]:
     try:
         return await generate_all(
             aio,
@@ -161,6 +162,7 @@ async def _generate(aio: Any, requests: list[GenerationRequest], plan: Evaluatio
             max_concurrency=plan.max_concurrency,
             log=log,
             progress_interval=plan.progress_interval,
+            retry=retry,
         )
     finally:
         await aio.aclose()

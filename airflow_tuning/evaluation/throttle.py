@@ -1,0 +1,112 @@
+"""Retries of throttled calls that never hold a concurrency slot while they wait.
+
+When the client library retries a 429 itself, the call sleeps through its backoff inside the caller's
+concurrency limit: with 32 slots and 10 % of calls throttled, a few slots are always asleep and the whole
+evaluation slows down by far more than the retried calls' own cost. Here a call gives its slot back before
+it waits, waits only as long as the service asks (``Retry-After`` or ``google.rpc.RetryInfo``) or, when it
+asks nothing, the connection's retry policy says, and then takes the next free slot ahead of calls that
+have not started yet, so that retries do not pile up at the end of the run.
+
+The numbers (attempts, delays, which errors are transient) are the connection's ``RetryPolicy``: the one
+policy, applied here at the level where the concurrency limit lives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from airflow_tuning.common.retry import RetryPolicy
+
+T = TypeVar("T")
+RETRY_FIRST, NEW_CALL = 0, 1
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+class PrioritySlots:
+    """A counting semaphore whose waiters are served by priority (lower first), then in arrival order."""
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError(f"slots must be >= 1, got {slots}")
+        self._free = slots
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, priority: int = NEW_CALL) -> None:
+        if self._free and not self._waiters:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over just as the waiter was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)  # the slot goes straight to this waiter
+                return
+        self._free += 1
+
+
+def asked_delay(error: BaseException) -> float | None:
+    """Seconds the service asked the caller to wait (``Retry-After`` header or ``RetryInfo``), if any."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is not None:
+        raw = headers.get("retry-after")
+        if raw:
+            try:
+                return max(float(raw), 0.0)
+            except ValueError:
+                pass  # an HTTP date: rare for APIs; fall back to the details or the policy
+    details = getattr(error, "details", None)
+    error_body = details.get("error") if isinstance(details, dict) else None
+    for detail in (error_body or {}).get("details") or []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            match = _DURATION.match(str(detail.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def retry_delay(error: BaseException, policy: RetryPolicy, attempt: int) -> float:
+    """The wait before retry number ``attempt`` (0-based): what the service asked, capped by the policy's
+    ``max_delay``; the policy's own backoff when it asked nothing."""
+    asked = asked_delay(error)
+    return policy.delay(attempt) if asked is None else min(asked, policy.max_delay)
+
+
+async def call_with_retries(call: Callable[[], Awaitable[T]], slots: PrioritySlots, policy: RetryPolicy) -> T:
+    """Run ``call`` holding one slot; on a transient error give the slot back, wait, retry first in line."""
+    priority = NEW_CALL
+    for attempt in range(policy.attempts):
+        await slots.acquire(priority)
+        try:
+            return await call()
+        except Exception as err:
+            if attempt + 1 >= policy.attempts or not policy.is_retryable(err):
+                raise
+            delay = retry_delay(err, policy, attempt)
+        finally:
+            slots.release()
+        await asyncio.sleep(delay)
+        priority = RETRY_FIRST
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def no_client_retries() -> Any:
+    """Per-request ``HttpOptions`` that turn the client's own retries off (they would sleep in a slot)."""
+    from google.genai import types
+
+    return types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1))
