@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_tuning.evaluation.dataset import EvalExample
-from airflow_tuning.evaluation.throttle import PrioritySlots, call_with_retries, no_client_retries
+from airflow_tuning.evaluation.throttle import Throttle, call_with_retries, no_client_retries
 from airflow_tuning.common.retry import RetryPolicy
 
 DETERMINISTIC_CONFIG: dict[str, Any] = {"temperature": 0.0, "candidate_count": 1, "seed": 0}
@@ -106,7 +106,7 @@ async def generate_all(
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
     policy = retry or RetryPolicy()
-    slots = PrioritySlots(max_concurrency)
+    throttle = Throttle(max_concurrency)
     single_attempt = no_client_retries()
     progress = Progress(len(requests), log, interval=progress_interval)
     results: list[str] = [""] * len(requests)
@@ -118,7 +118,7 @@ async def generate_all(
                 lambda: aio_client.models.generate_content(
                     model=request.model, contents=request.example.contents, config=config
                 ),
-                slots,
+                throttle,
                 policy,
             )
         except Exception as err:

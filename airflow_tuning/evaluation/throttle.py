@@ -7,6 +7,13 @@ it waits, waits only as long as the service asks (``Retry-After`` or ``google.rp
 asks nothing, the connection's retry policy says, and then takes the next free slot ahead of calls that
 have not started yet, so that retries do not pile up at the end of the run.
 
+The policy's exponential step is how throttled the *service* is, not how unlucky one call was: it is the
+number of refusals in a row across all calls since the last success (never more than the call's own
+attempt number). While most calls get through, a refused call waits the initial delay each time; when
+everything is refused, the wait grows as the policy says. Per-call growth would make a call refused three
+times in a row by chance wait 1 + 2 + 4 s while its neighbours succeed, and such a call near the end of
+an evaluation decides its wall time.
+
 The numbers (attempts, delays, which errors are transient) are the connection's ``RetryPolicy``: the one
 policy, applied here at the level where the concurrency limit lives.
 """
@@ -80,6 +87,24 @@ def asked_delay(error: BaseException) -> float | None:
     return None
 
 
+class Throttle:
+    """The slots of one batch of calls and the service's current run of refusals."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = PrioritySlots(slots)
+        self.refusals_in_a_row = 0
+        self.retries = 0
+
+    def succeeded(self) -> None:
+        self.refusals_in_a_row = 0
+
+    def refused(self, attempt: int) -> int:
+        """Count a transient failure; return the backoff step for it (0-based, at most ``attempt``)."""
+        self.refusals_in_a_row += 1
+        self.retries += 1
+        return min(attempt, self.refusals_in_a_row - 1)
+
+
 def retry_delay(error: BaseException, policy: RetryPolicy, attempt: int) -> float:
     """The wait before retry number ``attempt`` (0-based): what the service asked, capped by the policy's
     ``max_delay``; the policy's own backoff when it asked nothing."""
@@ -87,17 +112,21 @@ def retry_delay(error: BaseException, policy: RetryPolicy, attempt: int) -> floa
     return policy.delay(attempt) if asked is None else min(asked, policy.max_delay)
 
 
-async def call_with_retries(call: Callable[[], Awaitable[T]], slots: PrioritySlots, policy: RetryPolicy) -> T:
+async def call_with_retries(call: Callable[[], Awaitable[T]], throttle: Throttle, policy: RetryPolicy) -> T:
     """Run ``call`` holding one slot; on a transient error give the slot back, wait, retry first in line."""
     priority = NEW_CALL
+    slots = throttle.slots
     for attempt in range(policy.attempts):
         await slots.acquire(priority)
         try:
-            return await call()
+            result = await call()
         except Exception as err:
             if attempt + 1 >= policy.attempts or not policy.is_retryable(err):
                 raise
-            delay = retry_delay(err, policy, attempt)
+            delay = retry_delay(err, policy, throttle.refused(attempt))
+        else:
+            throttle.succeeded()
+            return result
         finally:
             slots.release()
         await asyncio.sleep(delay)
