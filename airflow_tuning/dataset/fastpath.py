@@ -9,28 +9,37 @@ of what the general path accepts, and encodes to the same canonical bytes; the t
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from airflow_tuning.dataset.limits import Limits
 
+# Emptiness and the role's value are checked by the decoder, in C; only the alternation is left to Python.
+_Text = Annotated[str, Meta(min_length=1)]
+
 
 class _Part(Struct, forbid_unknown_fields=True):
-    text: str
+    text: _Text
+
+
+_Parts = Annotated[list[_Part], Meta(min_length=1)]
 
 
 class _Turn(Struct, forbid_unknown_fields=True):
-    parts: list[_Part]
-    role: str
+    parts: _Parts
+    role: Literal["user", "model"]
 
 
 class _Instruction(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    parts: list[_Part]
+    parts: _Parts
     role: str | UnsetType = UNSET
 
 
+# Fields are declared in sorted order, so the default encoder writes the canonical (sorted-key) line.
 class TextExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    contents: list[_Turn]
+    contents: Annotated[list[_Turn], Meta(min_length=1)]
     systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815 - the API's field name
 
 
@@ -46,29 +55,26 @@ def fast_text_example(raw: bytes, limits: Limits) -> TextExample | None:
         return None
     contents = example.contents
     # user, model, user, model, ...: an even number of turns that starts with user ends with model
-    if not contents or len(contents) % 2 or (limits.single_turn and len(contents) != 2):
+    turns = len(contents)
+    if turns == 2:
+        if contents[0].role != "user" or contents[1].role != "model":
+            return None
+    elif turns % 2 or limits.single_turn:
         return None
-    expected = "user"
+    else:
+        for index, turn in enumerate(contents):
+            if turn.role != ("model" if index % 2 else "user"):
+                return None
+    if limits.max_input_chars is None and limits.max_output_chars is None:
+        return example
     chars = total = 0
     for turn in contents:
-        if turn.role != expected or not turn.parts:
-            return None
-        chars = 0
-        for part in turn.parts:
-            if not part.text:
-                return None
-            chars += len(part.text)
+        chars = sum(len(part.text) for part in turn.parts)
         total += chars
-        expected = "model" if expected == "user" else "user"
     input_chars = total - chars
     instruction = example.systemInstruction
     if instruction is not UNSET:
-        if not instruction.parts:
-            return None
-        for part in instruction.parts:
-            if not part.text:
-                return None
-            input_chars += len(part.text)
+        input_chars += sum(len(part.text) for part in instruction.parts)
     if limits.max_input_chars is not None and input_chars > limits.max_input_chars:
         return None
     if limits.max_output_chars is not None and chars > limits.max_output_chars:
