@@ -216,10 +216,15 @@ async def wait_async(
     """``wait_sync`` on an async client; never blocks the event loop."""
     import asyncio
 
+    from airflow_tuning.jobs.poll_gate import poll_gate
+
+    gate = poll_gate()
+
     async def perform(step: tuple[str, Any]) -> Any:
         kind, value = step
         if kind == "get":
-            return await aclient.tunings.get(name=value)
+            async with gate:
+                return await aclient.tunings.get(name=value)
         await asyncio.sleep(value)
         return None
 
