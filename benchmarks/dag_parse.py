@@ -51,6 +51,45 @@ with DAG(dag_id="bench_empty", schedule=None, start_date=datetime(2026, 1, 1), c
     pass
 '''
 
+# The Airflow constructs the retraining DAG uses (an Asset with a URI and a watcher, a cron-or-asset schedule,
+# params, @task and @task.short_circuit, a teardown) with Airflow's own operators and a bare trigger in place
+# of this provider's: what Airflow itself costs that DAG, which no change to this provider can remove.
+AIRFLOW_TWIN_DAG = '''"""The retraining DAG's Airflow constructs, none of this provider's code."""
+from datetime import datetime
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, Param, task
+from airflow.triggers.base import BaseEventTrigger
+
+
+class BareTrigger(BaseEventTrigger):
+    def serialize(self):
+        return ("bench_airflow_twin.BareTrigger", {})
+
+    async def run(self):
+        yield
+
+
+incoming = Asset(name="incoming", uri="gs://bucket/incoming/",
+                 watchers=[AssetWatcher(name="incoming_watcher", trigger=BareTrigger())])
+with DAG(dag_id="bench_airflow_twin", start_date=datetime(2026, 1, 1), catchup=False,
+         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 3 * * 1", timezone="UTC"),
+                                      assets=[incoming]),
+         params={"epochs": Param(3, type="integer", minimum=1)}) as dag:
+    @task.short_circuit(ignore_downstream_trigger_rules=True)
+    def changed() -> bool:
+        return True
+
+    @task
+    def champion() -> None:
+        return None
+
+    upload, tune = EmptyOperator(task_id="upload"), EmptyOperator(task_id="tune")
+    cancel = EmptyOperator(task_id="cancel")
+    upload >> changed() >> champion() >> tune
+    tune >> cancel.as_teardown(setups=tune)
+'''
+
 #: Set-up name -> (suffix of the figure's name, module imported untimed before the DAG file).
 SETUPS = {"sdk": ("", "airflow.sdk"), "dag_processor": ("_in_dag_processor", "airflow.dag_processing.processor")}
 
@@ -123,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="dag-parse-") as tmp:
         empty = Path(tmp) / "bench_empty_dag.py"
         empty.write_text(EMPTY_DAG, encoding="utf-8")
+        twin = Path(tmp) / "bench_airflow_twin.py"
+        twin.write_text(AIRFLOW_TWIN_DAG, encoding="utf-8")
+        files = [*files, twin]
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "pycache")
         subjects = [(path, preload) for _, preload in setups.values() for path in (empty, *files)]
@@ -149,14 +191,17 @@ def main(argv: list[str] | None = None) -> int:
         for path in files:
             subject = (path, preload)
             delta = med(subject, "wall") - empty_wall
-            met &= delta <= TARGET_MS
+            is_twin = path.stem == "bench_airflow_twin"
+            met &= is_twin or delta <= TARGET_MS
             emit(
-                f"dag_parse_{path.stem}{suffix}", delta, "ms", f"<= {TARGET_MS:g}", empty_wall,
+                f"dag_parse_{path.stem}{suffix}", delta, "ms", None if is_twin else f"<= {TARGET_MS:g}", empty_wall,
                 median_import_ms=med(subject, "wall"), cpu_delta_ms=med(subject, "cpu") - empty_cpu,
                 empty_cpu_ms=empty_cpu, preloaded=preload, runs=args.runs, tasks=samples[subject][0]["tasks"],
                 import_self_ms=breakdowns[subject], empty_import_self_ms=breakdowns[base],
-                load_average_1m=median(loads), file=os.path.relpath(path, REPO),
-                note=f"median import time in a fresh process after `import {preload}`, minus the empty DAG's",
+                load_average_1m=median(loads), file=None if is_twin else os.path.relpath(path, REPO),
+                note=(("Airflow's own share of gemini_scheduled_retraining (its constructs, Airflow's operators): "
+                       if is_twin else "")
+                      + f"median import time in a fresh process after `import {preload}`, minus the empty DAG's"),
             )
     return 0 if met else 1
 

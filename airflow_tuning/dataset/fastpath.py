@@ -1,20 +1,22 @@
-"""A typed decoder for the most common line: a text-only Vertex example spelled the canonical way.
+"""Typed decoders for the most common lines: Vertex examples spelled the canonical (camelCase) way.
 
-msgspec checks such a line's structure in C while decoding it, which saves about a quarter of the decode
-and check time of text-only data. Anything else (snake_case spellings, file or function parts, ``tools``,
-pairs, any error at all) returns None and goes through ``validation.check_example``, which stays the
-authority on what is valid and on every error message. The fast path therefore only ever accepts a subset
-of what the general path accepts, and encodes to the same canonical bytes; the tests hold it to both.
+msgspec checks such a line's structure in C while decoding it, which saves much of the decode and check
+time. Text-only examples come first (most lines); examples with file or function parts second. Anything
+else (snake_case spellings, ``tools``, pairs, any error at all) returns None and goes through
+``validation.check_example``, which stays the authority on what is valid and on every error message. The
+fast path therefore only ever accepts a subset of what the general path accepts, and encodes to the same
+canonical bytes; the tests hold it to both.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from airflow_tuning.dataset.limits import Limits
+from airflow_tuning.dataset.validation import FILE_URI_SCHEMES, InvalidExample, Media
 
 # Emptiness and the role's value are checked by the decoder, in C; only the alternation is left to Python.
 _Text = Annotated[str, Meta(min_length=1)]
@@ -43,8 +45,98 @@ class TextExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
     systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815 - the API's field name
 
 
+class _FileData(Struct, forbid_unknown_fields=True):
+    fileUri: str  # noqa: N815 - the API's field names
+    mimeType: str  # noqa: N815
+
+
+class _FunctionCall(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: _Text
+    args: dict[str, Any] | UnsetType = UNSET
+    id: Any = UNSET
+
+
+class _FunctionResponse(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: _Text
+    response: dict[str, Any]
+    id: Any = UNSET
+
+
+class _AnyPart(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Exactly one field must be set; the decoder checks each field's shape, Python counts them."""
+
+    fileData: _FileData | UnsetType = UNSET  # noqa: N815
+    functionCall: _FunctionCall | UnsetType = UNSET  # noqa: N815
+    functionResponse: _FunctionResponse | UnsetType = UNSET  # noqa: N815
+    text: _Text | UnsetType = UNSET
+
+
+class _AnyTurn(Struct, forbid_unknown_fields=True):
+    parts: Annotated[list[_AnyPart], Meta(min_length=1)]
+    role: Literal["user", "model"]
+
+
+class RichExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    contents: Annotated[list[_AnyTurn], Meta(min_length=1)]
+    systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815
+
+
 _decode = msgspec.json.Decoder(TextExample).decode
+_decode_rich = msgspec.json.Decoder(RichExample).decode
 _ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
+
+
+def fast_example(raw: bytes, limits: Limits) -> tuple[Any, int] | None:
+    """(decoded example, attached files) if ``raw`` is a valid canonical Vertex example within ``limits``."""
+    example = fast_text_example(raw, limits)
+    if example is not None:
+        return example, 0
+    if limits.text_only or (b"Data" not in raw and b"function" not in raw):
+        return None  # nothing a rich example could hold: straight to the general path
+    return _rich_example(raw, limits)
+
+
+def _rich_example(raw: bytes, limits: Limits) -> tuple[Any, int] | None:
+    try:
+        example = _decode_rich(raw)
+    except _ERRORS:
+        return None
+    contents = example.contents
+    if len(contents) % 2 or (limits.single_turn and len(contents) != 2):
+        return None
+    media = Media()
+    chars = total = 0
+    for index, turn in enumerate(contents):
+        if turn.role != ("model" if index % 2 else "user"):
+            return None
+        chars = 0
+        for part in turn.parts:
+            text, file = part.text, part.fileData
+            kinds = ((text is not UNSET) + (file is not UNSET) + (part.functionCall is not UNSET)
+                     + (part.functionResponse is not UNSET))
+            if kinds != 1:
+                return None
+            if text is not UNSET:
+                chars += len(text)
+            elif file is not UNSET:
+                mime, uri = file.mimeType, file.fileUri
+                if "/" not in mime or len(uri) < 8 or not uri.startswith(FILE_URI_SCHEMES):
+                    return None
+                media.add(mime)
+        total += chars
+    input_chars = total - chars
+    instruction = example.systemInstruction
+    if instruction is not UNSET:
+        input_chars += sum(len(part.text) for part in instruction.parts)
+    if limits.max_input_chars is not None and input_chars > limits.max_input_chars:
+        return None
+    if limits.max_output_chars is not None and chars > limits.max_output_chars:
+        return None
+    try:
+        media.check(limits)
+    except InvalidExample:
+        return None
+    return example, media.files
 
 
 def fast_text_example(raw: bytes, limits: Limits) -> TextExample | None:

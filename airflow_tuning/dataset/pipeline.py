@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from airflow_tuning.dataset.fastpath import fast_text_example
+from airflow_tuning.dataset.fastpath import fast_example
 from airflow_tuning.dataset.formats import (
     FORMATS,
     MAX_LINE_BYTES,
@@ -268,7 +268,7 @@ class _Scan:
         instruction = self.options.system_instruction
         expect = "auto" if fmt in ("auto", "csv") else fmt
         vertex_first = expect != "pairs"
-        fast = fast_text_example if vertex_first else None
+        fast = fast_example if vertex_first else None
         kinds: dict[str, int] = dict.fromkeys(("vertex", "pairs", "csv"), 0)
         add = sink.add if sink is not None else None
         decode, sha256, seen_add = _decode, _sha256, seen.add
@@ -278,9 +278,10 @@ class _Scan:
             if type(payload) is bytes and payload and not payload.isspace():
                 records_n += 1
                 try:
-                    example = fast(payload, limits) if fast is not None else None
-                    if example is not None:
-                        files, kind = 0, "vertex"
+                    typed = fast(payload, limits) if fast is not None else None
+                    if typed is not None:
+                        example, files = typed
+                        kind = "vertex"
                     else:
                         try:
                             obj = decode(payload)

@@ -23,7 +23,7 @@ _TOP_KEYS = frozenset({"contents", "systemInstruction", "system_instruction", "t
 _TURN_KEYS = frozenset({"role", "parts"})
 _PART_ALIASES = {"file_data": "fileData", "function_call": "functionCall", "function_response": "functionResponse"}
 _FILE_ALIASES = {"mime_type": "mimeType", "file_uri": "fileUri"}
-_FILE_URI_SCHEMES = ("gs://", "http://", "https://")
+FILE_URI_SCHEMES = ("gs://", "http://", "https://")
 _FUNCTION_KEYS = {"functionCall": frozenset({"name", "args", "id"}),
                   "functionResponse": frozenset({"name", "response", "id"})}
 PAIR_INPUT_KEYS = ("input", "text_input")
@@ -125,7 +125,7 @@ def check_vertex(obj: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], i
         raise InvalidExample("'contents' must be a non-empty array of turns")
     if limits.single_turn and len(contents) != 2:
         raise InvalidExample(f"only one user turn and one model turn are allowed here, got {len(contents)} turns")
-    media: _Media | None = None
+    media: Media | None = None
     new_contents = None
     input_chars = output_chars = 0
     expected = "user"
@@ -150,7 +150,7 @@ def check_vertex(obj: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], i
                     chars += len(text)
                     continue
             if media is None:
-                media = _Media()
+                media = Media()
             new_part = _check_other_part(part, f"contents[{index}].parts[{number}]", media, limits)
             if new_part is not part:
                 if rewritten is None:
@@ -232,7 +232,7 @@ def _turn_keys_error(where: str, turn: dict[str, Any]) -> str:
     return f"{where} has unknown field(s) {extra}" if extra else f"{where} has no 'parts'"
 
 
-class _Media:
+class Media:
     __slots__ = ("files", "images", "pdfs", "audio", "videos")
 
     def __init__(self) -> None:
@@ -261,7 +261,7 @@ class _Media:
                 raise InvalidExample(_over(value, limit, what, limits))
 
 
-def _check_other_part(part: Any, where: str, media: _Media, limits: Limits) -> dict[str, Any]:
+def _check_other_part(part: Any, where: str, media: Media, limits: Limits) -> dict[str, Any]:
     """Every part that is not a plain non-empty text; returns the part, rewritten if spelled snake_case."""
     if type(part) is not dict or len(part) != 1:
         raise InvalidExample(_part_shape_error(where, part))
@@ -292,7 +292,7 @@ def _part_shape_error(where: str, part: Any) -> str:
     return f"{where} has unknown kind {next(iter(part))!r}: it must be one of {kinds}"
 
 
-def _check_file_data(value: Any, where: str, media: _Media) -> dict[str, Any]:
+def _check_file_data(value: Any, where: str, media: Media) -> dict[str, Any]:
     if type(value) is not dict:
         raise InvalidExample(f"{where} must be an object with mimeType and fileUri")
     if any(key in _FILE_ALIASES for key in value):
@@ -302,7 +302,7 @@ def _check_file_data(value: Any, where: str, media: _Media) -> dict[str, Any]:
     mime, uri = value["mimeType"], value["fileUri"]
     if type(mime) is not str or "/" not in mime:
         raise InvalidExample(f"{where}.mimeType must be a MIME type such as 'image/jpeg', got {mime!r}")
-    if type(uri) is not str or not uri.startswith(_FILE_URI_SCHEMES) or len(uri) < 8:
+    if type(uri) is not str or not uri.startswith(FILE_URI_SCHEMES) or len(uri) < 8:
         raise InvalidExample(f"{where}.fileUri must be a gs://, http:// or https:// URI, got {uri!r}")
     media.add(mime)
     return value

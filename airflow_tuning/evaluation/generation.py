@@ -3,8 +3,9 @@
 Evaluation is thousands of independent, latency-bound calls: a sequential loop spends almost all its time
 waiting. Here every call is a task and a slot pool caps how many are in flight. Retries of 429/5xx follow the
 connection's retry policy but happen outside the pool (see ``throttle``): a throttled call gives its slot
-back while it waits, so throttling costs the retried calls' time, not the whole run's. Generation is deterministic by default (temperature 0, one candidate, a fixed
-seed) so two evaluations of the same model on the same data agree.
+back while it waits, so throttling costs the retried calls' time, not the whole run's. Generation is
+deterministic by default (temperature 0, one candidate, a fixed seed) so two evaluations of the same model
+on the same data agree.
 """
 
 from __future__ import annotations

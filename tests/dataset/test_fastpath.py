@@ -78,3 +78,60 @@ def test_fast_path_declines_every_invalid_line_and_the_unusual_ones():
     unusual = MUTANTS[5]  # a non-string systemInstruction.role: valid, left to the general path
     assert fast_text_example(unusual.encode(), limits) is None
     check_example(msgspec.json.decode(unusual), limits)
+
+
+RICH = [
+    {"contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "image/png", "fileUri": "gs://b/x.png"}},
+                                             {"text": "What is this?"}]},
+                  {"role": "model", "parts": [{"functionCall": {"name": "lookup", "args": {"z": 1, "a": [2]}}}]},
+                  {"role": "user", "parts": [{"functionResponse": {"name": "lookup", "response": {"b": 1, "a": 2},
+                                                                   "id": None}}]},
+                  {"role": "model", "parts": [{"text": "A cat."}]}]},
+    {"contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "application/pdf", "fileUri": "https://x/y.pdf"}}]},
+                  {"role": "model", "parts": [{"text": "ok"}]}], "systemInstruction": {"parts": [{"text": "s"}]}},
+]
+RICH_DECLINED = [
+    {"contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "png", "fileUri": "gs://b/x.png"}}]},
+                  {"role": "model", "parts": [{"text": "a"}]}]},
+    {"contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "image/png", "fileUri": "/tmp/x.png"}}]},
+                  {"role": "model", "parts": [{"text": "a"}]}]},
+    {"contents": [{"role": "user", "parts": [{"text": "a", "fileData": {"mimeType": "image/png",
+                                                                        "fileUri": "gs://b/x.png"}}]},
+                  {"role": "model", "parts": [{"text": "a"}]}]},
+    {"contents": [{"role": "user", "parts": [{}]}, {"role": "model", "parts": [{"text": "a"}]}]},
+    {"contents": [{"role": "user", "parts": [{"text": "q"}]},
+                  {"role": "model", "parts": [{"functionCall": {"name": "", "args": {}}}]},
+                  {"role": "user", "parts": [{"text": "q"}]}, {"role": "model", "parts": [{"text": "a"}]}]},
+    {"contents": [{"role": "user", "parts": [{"functionResponse": {"name": "f"}}]},
+                  {"role": "model", "parts": [{"text": "a"}]}]},
+    {"contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "image/png", "fileUri": f"gs://b/{i}.png"}}
+                                             for i in range(31)]}, {"role": "model", "parts": [{"text": "a"}]}]},
+]
+
+
+@pytest.mark.parametrize("preset", ["vertex", "gemini-api"])
+def test_rich_fast_path_agrees_with_the_general_rules(preset):
+    from airflow_tuning.dataset.fastpath import fast_example
+
+    limits = Limits.resolve(preset)
+    rng = random.Random(5)
+    lines = [json.dumps(realistic(rng, i)).encode() for i in range(400)] + [json.dumps(r).encode() for r in RICH]
+    rich = 0
+    for raw in lines:
+        fast = fast_example(raw, limits)
+        try:
+            example, files, _ = check_example(msgspec.json.decode(raw), limits)
+        except InvalidExample:
+            assert fast is None, raw[:200]
+            continue
+        if fast is None:
+            continue
+        rich += fast[1] > 0 or b"function" in raw
+        assert fast[1] == files
+        assert encode_example(fast[0], fast[1], limits) == encode_example(example, files, limits), raw[:200]
+    assert rich >= (20 if preset == "vertex" else 0)
+    for declined in RICH_DECLINED:
+        raw = json.dumps(declined).encode()
+        assert fast_example(raw, limits) is None, raw[:200]
+        with pytest.raises(InvalidExample):
+            check_example(declined, limits)
