@@ -82,7 +82,7 @@ class Watch:
 
 def scaled_policy(compression: float) -> Any:
     """The operators' default poll policy, with every interval divided by ``compression``."""
-    from airflow_tuning.polling import PollPolicy
+    from airflow_tuning.jobs.polling import PollPolicy
 
     real = PollPolicy()
     return PollPolicy(poll_interval=real.poll_interval / compression,
@@ -217,7 +217,7 @@ async def steady_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str
 
 
 async def restart_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str, Any]:
-    from airflow_tuning.polling import PollPolicy
+    from airflow_tuning.jobs.polling import PollPolicy
     from airflow_tuning.triggers.tuning import TuningJobTrigger
 
     n, seconds, policy = args.triggers, args.restart_seconds, PollPolicy()

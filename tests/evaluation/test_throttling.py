@@ -9,10 +9,10 @@ import logging
 import httpx
 import pytest
 
+from airflow_tuning.common.retry import RetryPolicy
 from airflow_tuning.evaluation.dataset import parse_eval_lines
 from airflow_tuning.evaluation.generation import GenerationRequest, generate_all
 from airflow_tuning.evaluation.throttle import NEW_CALL, RETRY_FIRST, PrioritySlots, asked_delay, retry_delay
-from airflow_tuning.common.retry import RetryPolicy
 
 MODEL = "gemini-2.5-flash"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from airflow_tuning.jobs import poll_gate
 from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.jobs import poll_gate
 from airflow_tuning.triggers.tuning import TuningJobTrigger
 
 FAST = {"poll_interval": 0.1, "max_poll_interval": 0.2}
