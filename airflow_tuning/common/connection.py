@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_tuning.common.names import check_project, check_segment
 from airflow_tuning.common.retry import RetryPolicy
 
 DEFAULT_LOCATION = "us-central1"
@@ -106,6 +107,13 @@ class ConnectionSettings:
                 )
         try:
             retry = RetryPolicy.from_extras(extras)
+        except ValueError as err:
+            raise ConnectionConfigError(f"Connection {conn_id!r}: {err}") from None
+        try:  # both become part of every request path
+            if extras.get("project"):
+                check_project(str(extras["project"]), "field 'project'")
+            if extras.get("location"):
+                check_segment(str(extras["location"]), "field 'location'")
         except ValueError as err:
             raise ConnectionConfigError(f"Connection {conn_id!r}: {err}") from None
         settings = cls(

@@ -9,12 +9,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SEG = r"[^/@\s]+"
-TUNING_JOB_RE = re.compile(rf"^projects/(?P<project>{_SEG})/locations/(?P<location>{_SEG})/tuningJobs/(?P<id>{_SEG})$")
-MODEL_RE = re.compile(
-    rf"^projects/(?P<project>{_SEG})/locations/(?P<location>{_SEG})/models/(?P<id>{_SEG})(?:@(?P<version>{_SEG}))?$"
+# One path segment: letters, digits, "-", "_" and single dots; never "/", "?", "#", "%", ":", "@", "..",
+# whitespace or a newline, so that a name cannot add a path level, a query or a fragment to a request URL.
+# Patterns end in \Z, not $ (which also matches before a trailing newline).
+SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,127}"
+PROJECT = rf"(?:[a-z0-9][a-z0-9.-]{{0,62}}:)?{SEGMENT}"  # a project id or number, or "domain.com:project"
+_SEG = SEGMENT
+TUNING_JOB_RE = re.compile(
+    rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/tuningJobs/(?P<id>{_SEG})\Z"
 )
-ENDPOINT_RE = re.compile(rf"^projects/(?P<project>{_SEG})/locations/(?P<location>{_SEG})/endpoints/(?P<id>{_SEG})$")
+MODEL_RE = re.compile(
+    rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/models/(?P<id>{_SEG})(?:@(?P<version>{_SEG}))?\Z"
+)
+ENDPOINT_RE = re.compile(rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/endpoints/(?P<id>{_SEG})\Z")
+SEGMENT_RE = re.compile(rf"{SEGMENT}\Z")
+PROJECT_RE = re.compile(rf"{PROJECT}\Z")
+# Vertex AI labels: keys start with a letter; both at most 63 lowercase letters, digits, "_" and "-".
+LABEL_KEY_RE = re.compile(r"[a-z][a-z0-9_-]{0,62}\Z")
+LABEL_VALUE_RE = re.compile(r"[a-z0-9_-]{0,63}\Z")
+MAX_DISPLAY_NAME = 128  # Vertex AI's limit for display names (characters)
 
 MODEL_FORM = "projects/{project}/locations/{location}/models/{model_id}@{version_id_or_alias}"
 TUNING_JOB_FORM = "projects/{project}/locations/{location}/tuningJobs/{job_id}"
@@ -50,6 +63,46 @@ def _parse(pattern: re.Pattern[str], kind: str, form: str, value: str, what: str
         raise ValueError(f"{what} {value!r} is not a valid resource name; expected {form}")
     groups = match.groupdict()
     return ResourceName(groups["project"], groups["location"], kind, groups["id"], groups.get("version"))
+
+
+def check_segment(value: str, what: str) -> str:
+    """``value`` if it is one safe path segment (an id, a location), else a ValueError naming ``what``."""
+    if not isinstance(value, str) or not SEGMENT_RE.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a valid name: use 1-128 letters, digits, '-', '_' or single '.' "
+            "(no '/', '?', '#', '..', spaces or newlines)"
+        )
+    return value
+
+
+def check_project(value: str, what: str = "project") -> str:
+    if not isinstance(value, str) or not PROJECT_RE.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a valid Google Cloud project id or number (letters, digits, '-'; "
+            "no '/', '?', '#', spaces or newlines)"
+        )
+    return value
+
+
+def check_display_name(value: str | None, what: str) -> str | None:
+    """A display name of at most ``MAX_DISPLAY_NAME`` characters without control characters (None passes)."""
+    if value is None:
+        return None
+    if len(value) > MAX_DISPLAY_NAME:
+        raise ValueError(f"{what} is {len(value)} characters long; Vertex AI allows at most {MAX_DISPLAY_NAME}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"{what} {value!r} contains a control character (such as a newline)")
+    return value
+
+
+def check_path(value: str, what: str) -> str:
+    """A relative path of safe segments (``publishers/google/models/gemini-2.5-flash``), else a ValueError."""
+    if not isinstance(value, str) or not all(SEGMENT_RE.match(part) for part in value.split("/")):
+        raise ValueError(
+            f"{what} {value!r} is not a valid model name: path segments of letters, digits, '-', '_' or single "
+            "'.' (no '?', '#', '..', spaces or newlines)"
+        )
+    return value
 
 
 def parse_tuning_job_name(value: str) -> ResourceName:

@@ -9,7 +9,7 @@ Pure Python, no Airflow import.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from airflow_tuning.common.names import parse_gs_uri
@@ -110,3 +110,23 @@ def gcs_object_uri(name: str, value: Any, *, required: bool) -> str | None:
     text = str(value).strip()
     parse_gs_uri(text, what=name)
     return text
+
+
+def text_argument_problems(owner: Any, names: Iterable[str], *, optional: Iterable[str] = ()) -> list[str]:
+    """One message per argument of ``owner`` in ``names`` that is not text (None allowed for ``optional``)."""
+    allowed_none = set(optional)
+    problems = []
+    for name in names:
+        value = getattr(owner, name, None)
+        if isinstance(value, str) or (value is None and name in allowed_none):
+            continue
+        problems.append(
+            f"{name} must be text, got {type(value).__name__} {value!r}"
+            + (
+                " (with render_template_as_native_obj=True a template rendering digits or a list becomes a "
+                "number or a list: give text that is not a Python literal, or render this DAG's templates as text)"
+                if value is not None
+                else ""
+            )
+        )
+    return problems

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from airflow_tuning.dataset.formats import FORMATS, CsvColumns
 from airflow_tuning.dataset.limits import PRESETS, Limits
 from airflow_tuning.dataset.pipeline import Options, validate
-from airflow_tuning.dataset.report import SourceError
+from airflow_tuning.dataset.report import SourceError, ValidationReport
 from airflow_tuning.dataset.sources import local_sources
 
 
@@ -36,7 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def invalid_reason(report: ValidationReport) -> str:
+    """Why a report is not OK, in one line (a header-only CSV has no bad line to show, so say so)."""
+    if report.invalid:
+        return f"{report.invalid:,} invalid record(s)"
+    empty = [s.name for s in report.sources if not s.records]
+    if empty:
+        return f"no valid example found; no records in {', '.join(empty)} (only a header or blank lines?)"
+    return "no valid example found"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # file names need not be valid UTF-8 (shown escaped)
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     options = Options(
         columns=CsvColumns(input=args.input_column, output=args.output_column),
@@ -52,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"ok": report.ok, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:
         print(report.render())
+        if not report.ok:
+            print(f"reason: {invalid_reason(report)}")
         print("OK" if report.ok else "INVALID")
     return 0 if report.ok else 1
 

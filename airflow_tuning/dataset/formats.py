@@ -201,6 +201,9 @@ def iter_csv(source: Source, stream: BinaryIO, columns: CsvColumns) -> Iterator[
             yield start, None
         elif len(row) != len(header):
             yield start, InvalidExample(f"record has {len(row)} field(s); the header has {len(header)}")
+        elif any("\x00" in value for value in row):  # as JSONL lines, text holds no NUL control character
+            column = next(i for i, value in enumerate(row) if "\x00" in value)
+            yield start, InvalidExample(f"column {header[column]!r} contains a NUL byte (\\x00)")
         else:
             yield start, (row[input_index], row[output_index], header[input_index], header[output_index])
 

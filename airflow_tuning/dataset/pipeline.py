@@ -18,10 +18,12 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import msgspec
 
+from airflow_tuning.dataset.duplicate_keys import check_duplicate_keys
 from airflow_tuning.dataset.fastpath import fast_example
 from airflow_tuning.dataset.formats import (
     FORMATS,
@@ -36,6 +38,7 @@ from airflow_tuning.dataset.formats import (
 )
 from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
+from airflow_tuning.dataset.sniff import SniffedStream
 from airflow_tuning.dataset.split import DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_MAX, ValidationSelector
 from airflow_tuning.dataset.validation import (
     InvalidExample,
@@ -255,9 +258,17 @@ class _Scan:
             self._loop(source, stats, iter_items(source.items), fmt, sink, None)
             return
         assert source.open is not None
-        with source.open() as stream:
-            records = iter_csv(source, stream, self.options.columns) if fmt == "csv" else iter_lines(stream)
+        with source.open() as opened:
+            stream = SniffedStream(source.name, opened)  # a gzip or UTF-16 file is named as such
+            if fmt == "csv":
+                records = iter_csv(source, stream, self.options.columns)
+            else:
+                records = check_duplicate_keys(iter_lines(stream), partial(self._duplicate_key, source))
             self._loop(source, stats, records, fmt, sink, stream)
+
+    def _duplicate_key(self, source: Source, line: int, key: str) -> None:
+        where = f"line {line}" if source.display == "" else f"{source.display or source.name}:{line}"
+        self.report.add_warning(f"{where}: the key {key!r} appears twice in one object; the last value is used")
 
     def _loop(self, source: Source, stats: SourceStats, records: Any, fmt: str, sink: _SplitSink | None,
               stream: Any) -> None:

@@ -40,6 +40,9 @@ TMP_DIR = "_tmp"
 UPLOAD_ATTEMPTS = 5
 UPLOAD_TIMEOUT = (30.0, 600.0)  # connect, read (the service checksums the whole object before answering)
 JSONL_TYPE = "application/jsonl"
+MAX_OBJECT_NAME_BYTES = 1024  # Cloud Storage's limit on an object name (UTF-8)
+LONGEST_SUFFIX = len(f"/{TMP_DIR}/{'0' * 32}-validation.jsonl")  # the longest name published under the prefix
+MAX_PREFIX_BYTES = MAX_OBJECT_NAME_BYTES - LONGEST_SUFFIX
 
 
 class PublishError(RuntimeError):
@@ -54,7 +57,15 @@ class Destination:
     @classmethod
     def parse(cls, uri: str) -> Destination:
         bucket, path = split_gs_uri(uri.strip())
-        return cls(bucket, path.strip("/"))
+        prefix = path.strip("/")
+        size = len(prefix.encode("utf-8"))
+        if size > MAX_PREFIX_BYTES:
+            raise ValueError(
+                f"the prefix of {uri[:60]!r}... is {size:,} bytes; Cloud Storage object names are at most "
+                f"{MAX_OBJECT_NAME_BYTES:,} bytes and the names under it add {LONGEST_SUFFIX} more: use a prefix "
+                f"of at most {MAX_PREFIX_BYTES:,} bytes"
+            )
+        return cls(bucket, prefix)
 
     def name(self, *parts: str) -> str:
         return "/".join(p for p in (self.prefix, *parts) if p)

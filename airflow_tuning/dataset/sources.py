@@ -9,7 +9,6 @@ whatever its extension. A name that matches nothing is an error rather than an e
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 
 from airflow_tuning.common.names import parse_gs_prefix
 from airflow_tuning.dataset.formats import FORMATS, Source
+from airflow_tuning.dataset.local_walk import directory_files, glob_files, unique_by_real_path
 from airflow_tuning.dataset.report import SourceError
 
 DATA_SUFFIXES = (".jsonl", ".csv")
@@ -31,9 +31,14 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def local_sources(patterns: Iterable[str], fmt: str = "auto") -> list[Source]:
-    """Files for local paths, directories and globs (``**`` recursive), each pattern's matches sorted."""
+def local_sources(patterns: Iterable[str], fmt: str = "auto", seen: set[str] | None = None) -> list[Source]:
+    """Files for local paths, directories and globs (``**`` recursive), each pattern's matches sorted.
+
+    Each file is read once (by real path, also across calls sharing ``seen``); symbolic link loops are
+    skipped or refused with a message (see ``local_walk``).
+    """
     check_format(fmt)
+    seen = set() if seen is None else seen
     sources: list[Source] = []
     for pattern in patterns:
         if pattern == "-":
@@ -42,20 +47,16 @@ def local_sources(patterns: Iterable[str], fmt: str = "auto") -> list[Source]:
             continue
         pattern = os.path.expanduser(pattern)
         if GLOB_CHARS & set(pattern):
-            paths = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+            paths = glob_files(pattern)
         elif os.path.isdir(pattern):
-            paths = sorted(
-                os.path.join(root, name)
-                for root, _dirs, names in os.walk(pattern)
-                for name in names
-                if name.lower().endswith(DATA_SUFFIXES)
-            )
-        elif os.path.isfile(pattern):
+            paths = directory_files(pattern, DATA_SUFFIXES)
+        elif os.path.isfile(pattern) or os.path.islink(pattern):
             paths = [pattern]
         else:
             raise SourceError(f"{pattern}: no such file or directory")
         if not paths:
             raise SourceError(f"{pattern}: matches no data file")
+        paths = unique_by_real_path(paths, seen)
         sources.extend(Source(name=path, format=fmt, open=partial(open, path, "rb")) for path in paths)
     return sources
 

@@ -17,7 +17,7 @@ from typing import Any
 from airflow_tuning.common.names import MODEL_FORM, parse_model_name
 
 # Vertex AI's documented alias pattern; digits-only strings are version ids, not aliases.
-ALIAS_RE = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]$")
+ALIAS_RE = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]\Z")
 
 
 class PromotionError(ValueError):

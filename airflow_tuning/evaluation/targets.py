@@ -18,7 +18,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_tuning.common.names import is_endpoint_name, is_model_name, parse_endpoint_name, parse_model_name
+from airflow_tuning.common.names import (
+    check_path,
+    is_endpoint_name,
+    is_model_name,
+    parse_endpoint_name,
+    parse_model_name,
+)
 
 
 class ModelResolutionError(ValueError):
@@ -62,6 +68,10 @@ def resolve_target(value: str, *, project: str, location: str, model_client: Any
             f"{value!r} is neither an endpoint (projects/P/locations/L/endpoints/E), a Model Registry "
             "version (projects/P/locations/L/models/ID@VERSION) nor a base model (gemini-2.5-flash)"
         )
+    try:
+        check_path(name, "Base model")
+    except ValueError as err:
+        raise ModelResolutionError(str(err)) from None
     return Target(value, name, "base_model")
 
 

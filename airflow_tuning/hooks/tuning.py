@@ -9,6 +9,7 @@ that importing an operator (and so parsing a DAG) never pays for them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from functools import cached_property
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 from airflow.sdk import BaseHook
 
 from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
+from airflow_tuning.common.credentials import key_problem, scrub
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 EMULATOR_TOKEN = "emulator"  # noqa: S105 - a placeholder bearer token; emulators do not check it
@@ -225,8 +227,19 @@ class GeminiTuningHook(BaseHook):
             pager = self.get_genai_client().tunings.list(config={"page_size": 1})
             next(iter(pager), None)
         except Exception as err:
-            return False, f"{type(err).__name__}: {err}"
+            return False, self._scrubbed(f"{type(err).__name__}: {err}")
         return True, f"Listed tuning jobs in {self.project}/{self.location}"
+
+    def _scrubbed(self, text: str) -> str:
+        """``text`` without any of the connection's secret values (the UI shows it)."""
+        try:
+            settings = self.settings
+        except Exception:  # the settings themselves are what failed: their errors never hold a value
+            return text
+        secrets: list[Any] = [settings.keyfile_dict, settings.gemini_api_key]
+        with contextlib.suppress(Exception):  # a key_path file's values too
+            secrets.append(settings.service_account_info())
+        return scrub(text, secrets)
 
 
 def settings_from_connection(conn: Any) -> ConnectionSettings:
@@ -247,12 +260,15 @@ def build_credentials(settings: ConnectionSettings) -> Any:
     if info is not None:
         from google.oauth2 import service_account
 
+        field_name = "keyfile_dict" if settings.keyfile_dict else "key_path"
+        where = f"Connection {settings.conn_id!r}: field {field_name!r} is not a usable service-account key"
+        if problem := key_problem(info):
+            raise ConnectionConfigError(f"{where}: {problem}")
         try:
             credentials = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
-        except (ValueError, KeyError) as err:
-            field_name = "keyfile_dict" if settings.keyfile_dict else "key_path"
+        except Exception as err:  # google-auth's text quotes the key: name its type only
             raise ConnectionConfigError(
-                f"Connection {settings.conn_id!r}: field {field_name!r} is not a usable service-account key: {err}"
+                f"{where} ({type(err).__name__} while loading it; check its 'private_key')"
             ) from None
     else:
         import google.auth

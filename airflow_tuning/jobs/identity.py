@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_tuning.common.names import LABEL_KEY_RE, LABEL_VALUE_RE
 from airflow_tuning.jobs.states import RESUBMITTABLE_STATES, state_name
 
 TASK_KEY_LABEL = "airflow_task_key"
@@ -37,8 +38,8 @@ RESERVED_LABELS = frozenset({TASK_KEY_LABEL, REQUEST_LABEL, DAG_LABEL, TASK_LABE
 HASH_LENGTH = 40
 MAX_LABELS = 64
 MAX_LABEL_LENGTH = 63
-_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_KEY_RE = LABEL_KEY_RE
+_VALUE_RE = LABEL_VALUE_RE
 
 
 def _digest(text: str) -> str:

@@ -36,7 +36,9 @@ class PollPolicy:
     :param poll_jitter: fraction in [0, 1) by which each wait is randomly shortened (full jitter below
         the base value, so the cap stays a true upper bound).
     :param max_transient_errors: consecutive failed polls (5xx, 429, connection errors, each already
-        retried by the client's own retry policy) tolerated before giving up.
+        retried by the client's own retry policy) that are each logged and retried on the normal backoff.
+        Past it the API counts as unavailable: one WARNING, then polls at ``max_poll_interval`` until it
+        answers. Transient errors never end a wait; its deadline does (see ``airflow_tuning.jobs.outage``).
     """
 
     poll_interval: float = DEFAULT_POLL_INTERVAL

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow_tuning.common.names import MODEL_FORM, parse_model_name
+from airflow_tuning.common.names import MODEL_FORM, check_display_name, parse_model_name
 from airflow_tuning.common.rendered import boolean, gcs_object_uri, is_blank, positive_float, positive_int
 from airflow_tuning.jobs.identity import validate_labels
 from airflow_tuning.jobs.method import SUPERVISED, TuningMethod
@@ -127,7 +127,9 @@ class TuningRequest:
                 "learning_rate_multiplier", values.get("learning_rate_multiplier")
             ),
             adapter_size=normalize_adapter_size(values.get("adapter_size")),
-            tuned_model_display_name=None if is_blank(display) else str(display),
+            tuned_model_display_name=(
+                None if is_blank(display) else check_display_name(str(display), "tuned_model_display_name")
+            ),
             description=None if is_blank(description) else str(description),
             labels=validate_labels(values.get("labels")),
             evaluation_config=values.get("evaluation_config"),

@@ -19,9 +19,12 @@ from typing import Any
 
 from airflow_tuning.common.plans import Plan, arun_plan, run_plan
 from airflow_tuning.common.retry import is_transient
+from airflow_tuning.jobs.outage import NOT_FOUND_CONFIRMATIONS, is_not_found, unavailable_message
 from airflow_tuning.jobs.polling import PollPolicy, StateTracker, format_elapsed
 from airflow_tuning.jobs.states import CANCELLED, EXPIRED, FAILED, is_ended, state_name
 from airflow_tuning.jobs.summary import SUMMARY_KEYS, Verdict, error_message, judge, summarize
+
+_AT_CAP = 1_000_000  # a poll number past which the backoff is at its cap
 
 
 def is_precondition_error(err: BaseException) -> bool:
@@ -59,11 +62,13 @@ def _already_ended(err: Exception, name: str, log: logging.Logger | Any) -> bool
 # -- waiting ---------------------------------------------------------------------------------------------
 @dataclass
 class WaitResult:
-    """How a wait ended: ``ended`` (every job ended), ``timeout`` or ``error``."""
+    """How a wait ended: ``ended`` (every job ended), ``timeout``, ``gone`` (404: nothing to cancel; its
+    event status is ``error``) or ``error``."""
 
     outcome: str
     jobs: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    gone: list[str] = field(default_factory=list)
 
     def event(self, names: Sequence[str]) -> dict[str, Any]:
         """The trigger event payload: status, the summaries (in ``names`` order), a message."""
@@ -82,7 +87,7 @@ class WaitResult:
                 status = "success"
             message = "; ".join(e for e in errors if e) or self.message
         else:
-            status, message = self.outcome, self.message
+            status, message = ("error" if self.outcome == "gone" else self.outcome), self.message
         return {
             "status": status,
             "summary": summaries[0] if summaries else None,
@@ -117,11 +122,15 @@ class JobWaiter:
         self.tracker = StateTracker(clock)
         self.attempt = 0
         self.consecutive_errors = 0
+        self.not_found: dict[str, int] = {}
 
     def on_job(self, job: Any) -> None:
         """A fresh copy of a job arrived: log a state change, drop it from pending once ended."""
+        if self.consecutive_errors > self.policy.max_transient_errors:
+            self.log.info("The tuning API answers again after %d failed polls", self.consecutive_errors)
         self.consecutive_errors = 0
         name = job.name
+        self.not_found.pop(name, None)
         self.jobs[name] = job
         state = state_name(job.state)
         line = self.tracker.observe(name, state, getattr(job, "create_time", None))
@@ -131,28 +140,40 @@ class JobWaiter:
             self.pending.remove(name)
 
     def on_error(self, name: str, err: BaseException) -> WaitResult | None:
-        """A poll failed: None to keep waiting, or the error result that ends the wait."""
+        """A poll failed: None to keep waiting, or the result that ends the wait.
+
+        Transient errors never end it (see ``airflow_tuning.jobs.outage``); a 404 ends it as ``gone`` once
+        the next poll confirms it; any other error ends it as ``error``.
+        """
+        if is_not_found(err):
+            self.not_found[name] = self.not_found.get(name, 0) + 1
+            if self.not_found[name] >= NOT_FOUND_CONFIRMATIONS:
+                return WaitResult(
+                    "gone",
+                    self.jobs,
+                    f"Tuning job {name} no longer exists (the API answered 404 NOT_FOUND "
+                    f"{self.not_found[name]} times in a row): nothing to cancel",
+                    gone=[name],
+                )
+            self.log.warning("Tuning job %s answered 404 NOT_FOUND; checking again before giving up", name)
+            return None
         if not is_transient(err):
             return WaitResult(
                 "error", self.jobs, f"Polling tuning job {name} failed: {type(err).__name__}: {err}"
             )
         self.consecutive_errors += 1
         limit = self.policy.max_transient_errors
-        if self.consecutive_errors > limit:
-            return WaitResult(
-                "error",
-                self.jobs,
-                f"Polling tuning job {name} failed {self.consecutive_errors} times in a row "
-                f"(limit {limit}); last error {type(err).__name__}: {err}",
+        if self.consecutive_errors == limit + 1:
+            self.log.warning(unavailable_message(name, self.consecutive_errors, self.policy, err))
+        elif self.consecutive_errors <= limit:
+            self.log.warning(
+                "Transient error polling tuning job %s (%d/%d in a row), will retry: %s: %s",
+                name,
+                self.consecutive_errors,
+                limit,
+                type(err).__name__,
+                err,
             )
-        self.log.warning(
-            "Transient error polling tuning job %s (%d/%d in a row), will retry: %s: %s",
-            name,
-            self.consecutive_errors,
-            limit,
-            type(err).__name__,
-            err,
-        )
         return None
 
     def finished(self) -> WaitResult | None:
@@ -166,7 +187,9 @@ class JobWaiter:
         return None
 
     def next_delay(self) -> float:
-        delay = self.policy.interval(self.attempt)
+        """The backoff; while the API is unavailable (past ``max_transient_errors``), the cap."""
+        unavailable = self.consecutive_errors > self.policy.max_transient_errors
+        delay = self.policy.interval(_AT_CAP if unavailable else self.attempt)
         self.attempt += 1
         if self.deadline is not None:
             delay = max(0.0, min(delay, self.deadline - self.clock()))

@@ -19,7 +19,7 @@ from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_tuning.common.names import parse_gs_prefix
-from airflow_tuning.common.rendered import is_template, validate_unless_template
+from airflow_tuning.common.rendered import is_template, text_argument_problems, validate_unless_template
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 
 if TYPE_CHECKING:
@@ -128,6 +128,12 @@ class UploadDatasetOperator(BaseOperator):
         from airflow_tuning.dataset import CsvColumns, DatasetValidationError, Limits, Options, prepare
         from airflow_tuning.dataset.publish import Destination, publish
 
+        problems = text_argument_problems(
+            self, ("destination", "system_instruction", "input_column", "output_column"),
+            optional=("system_instruction", "input_column"),
+        )  # fmt: skip
+        if problems:
+            raise AirflowFailException("; ".join(problems))
         try:
             Destination.parse(self.destination)
         except ValueError as err:
@@ -175,12 +181,13 @@ class UploadDatasetOperator(BaseOperator):
 
         names = _as_list(self.sources, "sources")
         resolved: list[Any] = []
+        seen: set[str] = set()  # each local file once, whichever names reach it
         for name in names:
             name = str(name).strip()
             if name.startswith("gs://"):
                 resolved.extend(gcs_sources(hook.get_storage_client(), [name], self.format))
             elif name:
-                resolved.extend(local_sources([name], self.format))
+                resolved.extend(local_sources([name], self.format, seen))
         examples = _parse_examples(self.examples)
         if examples:
             resolved.append(inline_source(examples, "auto" if self.format == "csv" else self.format))

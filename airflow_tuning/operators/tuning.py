@@ -7,7 +7,8 @@ request, which also covers a worker that died between "submitted" and "saved". B
 deferrable and the synchronous path: the deferral happens inside the mixin's ``poll_until_complete``.
 
 No killed task leaves a job running: ``on_kill`` cancels on the worker, ``TuningJobTrigger.on_kill`` while
-deferred, and a deferred wait that reaches ``timeout`` cancels before failing.
+deferred, and a wait that gives up (``timeout``, an error that is not transient) cancels before failing; an
+API outage never ends a wait (``airflow_tuning.jobs.outage``).
 
 The service is chosen once, when the task is defined (``backend=``, see :mod:`airflow_tuning.backends`), and
 carried as an object: ``gemini_api`` runs the same lifecycle on the Gemini Developer API (in-line examples,
@@ -26,6 +27,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_tuning.backends.base import InvalidRequest
 from airflow_tuning.common.rendered import validate_unless_template
 from airflow_tuning.jobs.method import TuningMethod
+from airflow_tuning.jobs.outage import get_when_available
+from airflow_tuning.jobs.polling import deadline_after
 from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, validate_pre_tuned_model
 from airflow_tuning.jobs.states import SUCCEEDED, is_ended, short_state, state_name
 from airflow_tuning.jobs.summary import error_message, judge
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 _REQUEST_CHANGED = "REQUEST_CHANGED"
+_GONE = "GONE"
 
 
 class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
@@ -161,7 +165,13 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         return job.name
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
-        job = self.service.get(self._tunings_client(), str(external_id))
+        """The stored job's state; rides out an API outage (until ``timeout``) instead of failing the retry."""
+        job = get_when_available(
+            self._tunings_client(), str(external_id), self.policy, deadline_after(self.timeout), self.log
+        )
+        if job is None:
+            self.log.warning("Stored tuning job %s no longer exists; looking for this task's job anew", external_id)
+            return _GONE
         if not self.service.owns(self._submission, job):
             self.log.warning(
                 "Stored tuning job %s was submitted for a different request; not reusing it", job.name
@@ -171,7 +181,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         return state_name(job.state)
 
     def is_job_active(self, status: str) -> bool:
-        return status != _REQUEST_CHANGED and not is_ended(status)
+        return status not in (_REQUEST_CHANGED, _GONE) and not is_ended(status)
 
     def is_job_succeeded(self, status: str) -> bool:
         return status == SUCCEEDED
@@ -225,9 +235,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     def _finish_wait(self, result: WaitResult, name: str) -> dict[str, Any]:
         if result.outcome == "ended":
             return self._finish(result.jobs[name])
-        if result.outcome == "timeout" and self.cancel_on_kill:
-            self.service.cancel(self._tunings_client(), name, self.log)
-        raise AirflowException(result.message)
+        raise AirflowException(self._give_up(result, [name], cancel=self.cancel_on_kill))
 
     def on_kill(self) -> None:
         """The worker is killing this task (or it hit execution_timeout): cancel the running job."""

@@ -18,7 +18,8 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from airflow_tuning.common.retry import is_transient
-from airflow_tuning.jobs.polling import StateTracker
+from airflow_tuning.jobs.outage import get_when_available, is_not_found, unavailable_message
+from airflow_tuning.jobs.polling import StateTracker, deadline_after
 from airflow_tuning.jobs.progress import ProgressLog
 from airflow_tuning.jobs.states import is_ended, state_name
 from airflow_tuning.jobs.summary import error_message, judge
@@ -87,7 +88,9 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         name = self._resolve_name()
-        job = self._client().tunings.get(name=name)
+        job = get_when_available(self._client(), name, self.policy, deadline_after(self.timeout), self.log)
+        if job is None:
+            raise AirflowFailException(f"Tuning job {name} does not exist (the API answers 404 NOT_FOUND)")
         self._observe(context, job)
         if is_ended(job.state):
             summary = self.service.summarize(job)
@@ -106,16 +109,7 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
         try:
             job = self._client().tunings.get(name=name)
         except Exception as err:
-            limit = self.policy.max_transient_errors
-            seen = self._count_transient(context, None)
-            if not is_transient(err) or seen >= limit:
-                self._count_transient(context, 0)
-                if is_transient(err):
-                    self.log.error("Polling %s failed %d times in a row (limit %d)", name, seen + 1, limit)
-                raise
-            seen = self._count_transient(context, seen + 1)
-            self.log.warning("Transient error polling %s (%d/%d in a row): %s", name, seen, limit, err)
-            return False
+            return self._poke_failed(context, name, err)
         self._count_transient(context, 0)
         self._observe(context, job)
         if not is_ended(job.state):
@@ -125,6 +119,24 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
         verdict = judge(summary, error_message(job))
         value = self._outcome(verdict, summary, skip=self.soft_fail, fail=AirflowFailException)
         return PokeReturnValue(is_done=True, xcom_value=value)
+
+    def _poke_failed(self, context: Context, name: str, err: Exception) -> bool:
+        """A failed poke: transient errors never end the wait (the sensor's ``timeout`` still does; see
+        ``jobs.outage``); a 404 confirmed by a second read fails clearly; anything else is raised."""
+        if is_not_found(err):
+            if get_when_available(self._client(), name, self.policy, None, self.log) is None:
+                raise AirflowFailException(f"Tuning job {name} no longer exists (the API answers 404 NOT_FOUND)")
+            return False  # it answered after all: the next poke reads it
+        if not is_transient(err):
+            self._count_transient(context, 0)
+            raise err
+        limit = self.policy.max_transient_errors
+        seen = self._count_transient(context, self._count_transient(context, None) + 1)
+        if seen == limit + 1:
+            self.log.warning(unavailable_message(name, seen, self.policy, err))
+        elif seen <= limit:
+            self.log.warning("Transient error polling %s (%d/%d in a row): %s", name, seen, limit, err)
+        return False
 
     def _count_transient(self, context: Context, value: int | None) -> int:
         """Read (``value`` None) or write the consecutive transient errors, kept where a rescheduled poke

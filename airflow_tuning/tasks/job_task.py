@@ -23,8 +23,10 @@ from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from airflow_tuning.backends import TuningService, tuning_service
 from airflow_tuning.backends.base import TaskRef
 from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.jobs.outage import cancel_grace, cancel_jobs
 from airflow_tuning.jobs.polling import PollPolicy, deadline_after
 from airflow_tuning.jobs.progress import ProgressLog
+from airflow_tuning.jobs.states import is_ended
 from airflow_tuning.jobs.summary import Verdict
 from airflow_tuning.jobs.watch import WaitResult, wait_sync
 from airflow_tuning.links import TUNING_JOB_LINK_XCOM_KEY, TUNING_JOB_NAME_XCOM_KEY
@@ -44,7 +46,9 @@ class TuningJobTask(BaseOperator):
         ``max_transient_errors``). Each setting may also be given as a keyword argument of its own, which
         wins over ``poll``: ``poll_interval`` is the first wait between polls (s, or a timedelta); it grows by
         ``poll_multiplier`` up to ``max_poll_interval``, shortened by up to ``poll_jitter``;
-        ``max_transient_errors`` consecutive transient API errors are tolerated.
+        ``max_transient_errors`` consecutive transient API errors are logged one by one; past it the API counts
+        as unavailable and polls go on at ``max_poll_interval``. Transient errors never end a wait; its
+        ``timeout`` does.
     """
 
     def __init__(
@@ -125,6 +129,21 @@ class TuningJobTask(BaseOperator):
         """Wait on the worker; ``execution_timeout`` is left to Airflow, which then calls ``on_kill``."""
         client = ProgressLog(self._tunings_client(), self.log)
         return wait_sync(client, names, self.policy, deadline_after(timeout), self.log)
+
+    def _give_up(self, result: WaitResult, names: Sequence[str], *, cancel: bool) -> str:
+        """A worker-side wait ended without the jobs ending: when ``cancel``, cancel those still running
+        (retrying a cancel that does not get through; see ``jobs.outage``); return the failure message."""
+        if not cancel:
+            return result.message
+        pending = [n for n in names if n not in result.gone and not _ended(result, n)]
+        outcome = cancel_jobs(self._tunings_client(), pending, self.policy, self.log, self.service.cancel)
+        text = outcome.describe(cancel_grace(self.policy))
+        return f"{result.message}; {text}" if text else result.message
+
+
+def _ended(result: WaitResult, name: str) -> bool:
+    job = result.jobs.get(name)
+    return job is not None and is_ended(job.state)
 
 
 def task_ref(context: Context) -> TaskRef:

@@ -19,6 +19,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_tuning.backends import DEFAULT_SERVICE, TuningService, tuning_service
 from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.jobs.outage import CancelOutcome, acancel_jobs, cancel_grace
 from airflow_tuning.jobs.polling import PollPolicy, deadline_after
 from airflow_tuning.jobs.progress import ProgressLog
 from airflow_tuning.jobs.states import is_ended
@@ -30,8 +31,11 @@ ON_KILL_TIMEOUT = 30.0
 class TuningJobTrigger(BaseTrigger):
     """Poll one or more tuning jobs until all have ended; yield one event with their summaries.
 
-    Polls back off from ``poll_interval`` to ``max_poll_interval`` with jitter; up to
-    ``max_transient_errors`` consecutive transient API errors (5xx, 429, network) are ridden out.
+    Polls back off from ``poll_interval`` to ``max_poll_interval`` with jitter. Transient API errors (5xx,
+    429, network) never end the wait: after ``max_transient_errors`` in a row the API counts as unavailable
+    (one WARNING) and polls continue at the cap until it answers or the deadline passes. A job that answers
+    404 twice in a row is gone (nothing to cancel). On any give-up (deadline, a gone job, a non-transient
+    error) jobs still running are cancelled when ``cancel_on_kill``, retrying the cancel for two poll caps.
     Each state change is logged with the job's elapsed time, and a Developer-API run's progress percent.
 
     Event payload: ``{"status": "success"|"failed"|"cancelled"|"timeout"|"error", "summary": {...},
@@ -133,20 +137,27 @@ class TuningJobTrigger(BaseTrigger):
             result = WaitResult(
                 "error", {}, f"Could not poll tuning job(s) {', '.join(names)}: {type(err).__name__}: {err}"
             )
-        if result.outcome == "timeout":
-            result = await self._on_deadline(result)
+        if result.outcome != "ended":
+            result = await self._give_up(result)
         event = result.event(names)
         self.log.info("Tuning job wait finished: %s %s", event["status"], event["message"])
         yield TriggerEvent(event)
 
-    async def _on_deadline(self, result: WaitResult) -> WaitResult:
-        """The deferred task timed out: cancel what still runs, so that a timeout leaves no orphan job."""
+    async def _give_up(self, result: WaitResult) -> WaitResult:
+        """The wait ended without every job ending (deadline, a job gone, an error that is not transient):
+        cancel what still runs, so that no give-up leaves an orphan job (see ``jobs.outage``)."""
         if not self.cancel_on_kill:
             return result
-        pending = [name for name in self.tuning_job_names if not self._ended(result, name)]
-        cancelled = await self._cancel(pending)
-        if cancelled:
-            result.message += f"; cancelled {', '.join(cancelled)}"
+        pending = [n for n in self.tuning_job_names if not self._ended(result, n) and n not in result.gone]
+        if not pending:
+            return result
+        try:
+            outcome = await acancel_jobs(await self._client(), pending, self.policy, self.log, self.service.acancel)
+        except Exception as err:  # no client at all: nothing got through
+            outcome = CancelOutcome()
+            outcome.failed, outcome.last_error = pending, err
+        if text := outcome.describe(cancel_grace(self.policy)):
+            result.message += f"; {text}"
         return result
 
     @staticmethod

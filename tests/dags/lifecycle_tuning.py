@@ -202,7 +202,7 @@ with DAG(
     params={"train": "", "test_id": "unset", "durations_ms": [120_000]},
     default_args={"on_failure_callback": _record_failure, "timeout": 60, **FAST},
 ) as sensor_transient_dag:
-    # Reschedule mode rebuilds the sensor for every poke: the transient-error limit must hold across pokes.
+    # Reschedule mode rebuilds the sensor for every poke: the count of errors in a row must hold across pokes.
     start_external_jobs() >> TuningJobSensor(
         task_id="wait_reschedule",
         tuning_job_name=EXTERNAL_JOB.format(0),

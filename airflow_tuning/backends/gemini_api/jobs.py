@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from airflow_tuning.common.names import SEGMENT, check_path
 from airflow_tuning.jobs import states as job_states
 from airflow_tuning.jobs.summary import summarize
 
@@ -30,8 +31,8 @@ STATES = {
     "ACTIVE": job_states.SUCCEEDED,
     "FAILED": job_states.FAILED,
 }
-TUNED_MODEL_RE = re.compile(r"^tunedModels/[^/\s]+$")
-OPERATION_RE = re.compile(r"^(?P<model>tunedModels/[^/\s]+)/operations/[^/\s]+$")
+TUNED_MODEL_RE = re.compile(rf"^tunedModels/{SEGMENT}\Z")
+OPERATION_RE = re.compile(rf"^(?P<model>tunedModels/{SEGMENT})/operations/{SEGMENT}\Z")
 NAME_FORMS = "tunedModels/{id} or tunedModels/{id}/operations/{operation}"
 RPC_CANCELLED = 1  # google.rpc.Code of an operation stopped by operations.cancel
 _TIME_RE = re.compile(r"^(?P<base>[^.Z+]+)(?:\.(?P<frac>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)?$")
@@ -68,7 +69,7 @@ def serving_name(value: str) -> tuple[str, str]:
     if text.startswith("tunedModels/"):
         return tuned_model_of(text), "tuned_model"
     if text.startswith("models/gemini-") or text.startswith("gemini-"):
-        return text, "base_model"
+        return check_path(text, "Gemini API base model"), "base_model"
     raise ValueError(
         f"{value!r} is not a Gemini API model: expected a tuned model ({NAME_FORMS}) or a base model "
         "(models/gemini-...)"
