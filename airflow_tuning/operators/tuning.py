@@ -53,7 +53,14 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     :param epoch_count: hyperparameter; a template rendering ``"3"`` is accepted.
     :param learning_rate_multiplier: hyperparameter.
     :param adapter_size: 1, 2, 4, 8, 16, 32 or ``ADAPTER_SIZE_*``.
-    :param tuned_model_display_name: display name of the tuned model.
+    :param tuned_model_display_name: display name of the tuned model: the name of the logical model. Its
+        jobs carry the label ``logical_model`` naming it (see ``airflow_tuning.logical_model.names``).
+    :param continue_from_alias: e.g. ``"champion"``: decide at run time. A version of the model named
+        ``tuned_model_display_name`` holds the alias: continuous tuning from it (its default checkpoint),
+        adding a version to that registry model; none does: tune ``base_model`` (bootstrap). The summary's
+        ``continued_from`` says which (``projects/../models/ID@VERSION``, or None). Several registry models
+        of that name holding the alias fail the task with a message naming them. A retry keeps its first
+        try's decision when it reattaches to that try's job.
     :param description: job description.
     :param labels: job labels (Vertex rules); retry-identity labels are added.
     :param evaluation_config: ``types.EvaluationConfig`` or its dict form.
@@ -88,6 +95,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         "base_model", "pre_tuned_model", "checkpoint_id", "training_dataset_uri", "validation_dataset_uri",
         "tuned_model_display_name", "description", "labels", "epoch_count", "learning_rate_multiplier",
         "adapter_size", "export_last_checkpoint_only", "training_examples", "batch_size", "learning_rate",
+        "continue_from_alias",
     )  # fmt: skip
     template_fields_renderers = {"labels": "json"}
     operator_extra_links = (TuningJobLink(),)
@@ -119,6 +127,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         training_examples: Any = None,
         batch_size: int | str | None = None,
         learning_rate: float | str | None = None,
+        continue_from_alias: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
