@@ -112,7 +112,7 @@ class GeminiTuningHook(BaseHook):
         None when no such model exists yet or none of its versions holds the alias (a bootstrap run).
         Several models of that name are logged; several holding the alias raise ``AmbiguousAliasError``.
         """
-        from airflow_tuning.logical_model.registry import survey
+        from airflow_tuning.backends.vertex.champion import survey
 
         parent = f"projects/{self.project}/locations/{self.location}"
         logical = survey(self.get_model_service_client(), parent, display_name, alias, retry=self.api_core_retry)

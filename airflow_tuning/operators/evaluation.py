@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_tuning.backends import TuningService, tuning_service
+from airflow_tuning.backends.vertex.champion import keep_alias_unique, with_previous_holder
 from airflow_tuning.common.console import storage_object_console_url
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
 from airflow_tuning.evaluation.checkpoints import LAST, CheckpointError, parse_selection
@@ -32,7 +33,6 @@ from airflow_tuning.evaluation.storage import safe_segment
 from airflow_tuning.evaluation.targets import qualify
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
-from airflow_tuning.logical_model.registry import keep_alias_unique, with_previous_holder
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

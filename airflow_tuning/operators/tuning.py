@@ -32,6 +32,7 @@ from airflow_tuning.jobs.summary import error_message, judge
 from airflow_tuning.jobs.watch import WaitResult, event_verdict
 from airflow_tuning.links import TuningJobLink
 from airflow_tuning.operators.cancel import CancelTuningJobOperator
+from airflow_tuning.operators.continue_or_bootstrap import check_continue_arguments, choose_source
 from airflow_tuning.tasks.job_task import TuningJobTask, task_ref
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     :param learning_rate_multiplier: hyperparameter.
     :param adapter_size: 1, 2, 4, 8, 16, 32 or ``ADAPTER_SIZE_*``.
     :param tuned_model_display_name: display name of the tuned model: the name of the logical model. Its
-        jobs carry the label ``logical_model`` naming it (see ``airflow_tuning.logical_model.names``).
+        jobs carry the label ``logical_model`` naming it (see ``airflow_tuning.jobs.logical_model``).
     :param continue_from_alias: e.g. ``"champion"``: decide at run time. A version of the model named
         ``tuned_model_display_name`` holds the alias: continuous tuning from it (its default checkpoint),
         adding a version to that registry model; none does: tune ``base_model`` (bootstrap). The summary's
@@ -141,6 +142,11 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         self.export_last_checkpoint_only = export_last_checkpoint_only
         self.method = TuningMethod.parse(method)
         self.service.check_arguments(type(self).__name__, self._arguments())
+        check_continue_arguments(
+            service=self.service, continue_from_alias=continue_from_alias, display_name=tuned_model_display_name,
+            base_model=base_model, pre_tuned_model=pre_tuned_model, checkpoint_id=checkpoint_id,
+        )  # fmt: skip
+        self.continue_from_alias = continue_from_alias
         self.deferrable, self.wait_for_completion, self.timeout = deferrable, wait_for_completion, timeout
         self.cancel_on_kill, self.soft_fail = cancel_on_kill, soft_fail
         self._job: Any = None
@@ -156,7 +162,8 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     def execute(self, context: Context) -> Any:
         open_object = lambda uri: self.hook.open_object(uri, what="training_examples")  # noqa: E731
         try:
-            self._submission = self.service.prepare(self._arguments(), task_ref(context), open_object)
+            arguments = choose_source(self, task_ref(context), self._arguments())
+            self._submission = self.service.prepare(arguments, task_ref(context), open_object)
         except InvalidRequest as err:  # a bad request does not get better on retry
             raise AirflowFailException(str(err)) from None
         return self.execute_resumable(context)

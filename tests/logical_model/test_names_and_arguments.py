@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from airflow_tuning.logical_model.names import MODEL_LABEL, model_label_value, with_model_label
+from airflow_tuning.jobs.logical_model import MODEL_LABEL, model_label_value, with_model_label
 
 VALUE = re.compile(r"^[a-z0-9_-]{1,63}$")
 

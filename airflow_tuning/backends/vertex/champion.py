@@ -14,9 +14,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_tuning.common.names import parse_model_name
 from airflow_tuning.evaluation.registry import alias_holder
-from airflow_tuning.logical_model.names import validate_display_name
-from airflow_tuning.resource_names import parse_model_name
+from airflow_tuning.jobs.logical_model import validate_display_name
 
 
 class AmbiguousAliasError(ValueError):

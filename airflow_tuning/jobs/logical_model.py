@@ -1,4 +1,4 @@
-"""How a logical model is named: its display name, and the label that marks its tuning jobs.
+"""A logical model: one display name, one champion; how it is named and how its jobs are labelled.
 
 A logical model is named once, by the Model Registry display name of its tuned model
 (``tuned_model_display_name``). Every tuning job submitted for it carries the label

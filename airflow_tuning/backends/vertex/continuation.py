@@ -23,11 +23,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_tuning.job_states import RESUBMITTABLE_STATES
-from airflow_tuning.job_watch import list_jobs
-from airflow_tuning.logical_model.registry import survey
-from airflow_tuning.resource_names import parse_model_name
-from airflow_tuning.retry_identity import REQUEST_LABEL, TASK_KEY_LABEL, JobRecord
+from airflow_tuning.backends.vertex.champion import survey
+from airflow_tuning.backends.vertex.jobs import list_jobs
+from airflow_tuning.common.names import parse_model_name
+from airflow_tuning.jobs.identity import REQUEST_LABEL, TASK_KEY_LABEL, JobRecord
+from airflow_tuning.jobs.states import RESUBMITTABLE_STATES
 
 
 @dataclass(frozen=True)
