@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.logical_model.conftest import states, xcom
 
 
@@ -72,6 +74,8 @@ def test_two_models_holding_the_alias_is_refused_before_any_job(registry, emulat
     assert "ambiguous" in message and first in message and second in message and "PromoteTunedModelOperator" in message
     assert emulator.stats()["jobs_created"] == created
     assert registry.holders(model) == sorted([first, second])
+    with pytest.raises(ValueError, match="ambiguous"):
+        registry.hook.find_model_alias(model)
 
 
 def test_promotion_takes_the_alias_off_a_same_named_model_and_rolls_back(registry, test_id):
