@@ -2,9 +2,9 @@
 
     upload_dataset          history + incoming tickets: validated, converted, split, content-addressed
     data_changed            short-circuit: nothing below runs when the data is unchanged (unless forced)
-    find_champion           the Model Registry version holding the ``champion`` alias, if any
-    tune                    continue tuning from the champion, or bootstrap from the base model when there
-                            is none yet (retry-safe: a retry reattaches to its job, never pays twice)
+    tune                    continue tuning from the version holding ``champion`` (a new version of the
+                            same registry model), or bootstrap from the base model when there is none yet;
+                            decided when it runs (retry-safe: a retry reattaches to its job, never pays twice)
     wait_for_tuning         deferred: no worker slot is held while Vertex AI trains
     evaluate                every checkpoint (one per epoch) of the challenger vs the champion (or base
                             model) on the held-out validation split; the best checkpoint is judged;
@@ -49,7 +49,6 @@ new_tickets = Asset(
 )
 
 JOB_NAME = "{{ ti.xcom_pull(task_ids='tune', key='tuning_job_name') }}"
-CHAMPION_MODEL = "ti.xcom_pull(task_ids='find_champion')"
 UPLOADED = "ti.xcom_pull(task_ids='upload_dataset')"
 TUNED_MODEL = "{{ ti.xcom_pull(task_ids='wait_for_tuning')['tuned_model'] }}"
 
@@ -103,25 +102,16 @@ with DAG(
         """Unchanged data (same content hash) means an identical tuning job: skip it, unless forced."""
         return bool(uploaded["changed"] or (params or {}).get("force_retrain"))
 
-    @task
-    def find_champion() -> str | None:
-        """``projects/../models/ID@champion`` when a champion exists, else None (bootstrap)."""
-        from airflow_tuning.hooks.tuning import GeminiTuningHook
-
-        found = GeminiTuningHook().find_model_alias(MODEL_NAME, CHAMPION)
-        return found["model"] if found else None
-
     tune = CreateTuningJobOperator(
         task_id="tune",
-        # Exactly one of the two renders to a model: the champion alias, or the base model at bootstrap.
-        pre_tuned_model="{{ " + CHAMPION_MODEL + " }}",
-        base_model="{{ None if " + CHAMPION_MODEL + " else params.base_model }}",
+        tuned_model_display_name=MODEL_NAME,
+        base_model="{{ params.base_model }}",
+        continue_from_alias=CHAMPION,
         training_dataset_uri="{{ " + UPLOADED + "['training_dataset_uri'] }}",
         validation_dataset_uri="{{ " + UPLOADED + "['validation_dataset_uri'] }}",
         epoch_count="{{ params.epoch_count }}",
         adapter_size="{{ params.adapter_size }}",
         learning_rate_multiplier="{{ params.learning_rate_multiplier }}",
-        tuned_model_display_name=MODEL_NAME,
         labels={"pipeline": "support-triage"},
         wait_for_completion=False,
     )
@@ -134,7 +124,7 @@ with DAG(
         task_id="evaluate",
         model=TUNED_MODEL,
         eval_dataset_uri="{{ " + UPLOADED + "['validation_dataset_uri'] }}",
-        baseline="{{ " + CHAMPION_MODEL + " or params.base_model }}",
+        baseline="{{ ti.xcom_pull(task_ids='tune')['continued_from'] or params.base_model }}",  # the champion
         thresholds="{{ {'rouge_l': params.min_rouge_l} }}",
         min_improvement="{{ params.min_improvement }}",
         checkpoints="all",
@@ -150,6 +140,5 @@ with DAG(
         task_id="cancel_unfinished_job", tuning_job_name=JOB_NAME, poll_interval=POLL_INTERVAL
     )
 
-    champion = find_champion()
-    data_changed(upload.output) >> champion >> tune >> wait >> evaluate >> promote
+    data_changed(upload.output) >> tune >> wait >> evaluate >> promote
     promote >> cancel.as_teardown(setups=tune)

@@ -91,7 +91,7 @@ def run_summary(label: str, run: Any, seconds: float) -> dict[str, Any]:
         "run": label,
         "state": str(run.state),
         "seconds": round(seconds, 1),
-        "started_from": xcom(run, "find_champion") or "base model",
+        "started_from": job.get("continued_from") or "base model",
         "tuning_job": (job.get("tuning_job") or "").rsplit("/", 1)[-1],
         "job_seconds": job_seconds(job),
         "job_state": (job.get("state") or "-").removeprefix("JOB_STATE_"),

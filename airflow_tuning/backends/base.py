@@ -61,6 +61,8 @@ class TuningService(ABC):
     name: ClassVar[str]
     #: Operator arguments this service refuses (checked when the task is defined).
     unsupported_arguments: ClassVar[tuple[str, ...]] = ()
+    #: Tuned models live in a registry with version aliases, so ``continue_from_alias`` can be honoured.
+    model_registry: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -102,6 +104,13 @@ class TuningService(ABC):
         """What ``generateContent`` is called on for a model reference given to evaluation."""
 
     # -- jobs -----------------------------------------------------------------------------------------------
+    def continue_or_bootstrap(
+        self, arguments: Mapping[str, Any], task: TaskRef, clients: ClientSource, *, alias: str, log: Any
+    ) -> dict[str, Any]:
+        """``arguments`` with the source model chosen at run time: the version of the logical model holding
+        ``alias`` (continuous tuning), else ``base_model``. Only a service with a model registry can."""
+        raise InvalidRequest(f"continue_from_alias needs a model registry; backend {self.name!r} has none")
+
     @abstractmethod
     def prepare(
         self, arguments: Mapping[str, Any], task: TaskRef, open_object: Callable[[str], BinaryIO]

@@ -112,21 +112,17 @@ class GeminiTuningHook(BaseHook):
 
         Returns ``{"model": "projects/../models/ID@alias", "version": "projects/../models/ID@V"}``, or
         None when no such model exists yet or none of its versions holds the alias (a bootstrap run).
+        Several models of that name are logged; several holding the alias raise ``AmbiguousAliasError``.
         """
-        from airflow_tuning.evaluation.registry import alias_holder
+        from airflow_tuning.backends.vertex.champion import survey
 
-        client = self.get_model_service_client()
         parent = f"projects/{self.project}/locations/{self.location}"
-        escaped = display_name.replace('"', '\\"')
-        models = client.list_models(
-            request={"parent": parent, "filter": f'display_name="{escaped}"'}, retry=self.api_core_retry
-        )
-        for model in models:
-            base = model.name.split("@", 1)[0]
-            version = alias_holder(client, base, alias, retry=self.api_core_retry)
-            if version is not None:
-                return {"model": f"{base}@{alias}", "version": f"{base}@{version}"}
-        return None
+        logical = survey(self.get_model_service_client(), parent, display_name, alias, retry=self.api_core_retry)
+        logical.note_duplicates(self.log)
+        holder = logical.champion()
+        if holder is None:
+            return None
+        return {"model": f"{holder.model}@{alias}", "version": holder.name}
 
     @property
     def api_core_retry(self) -> Any:

@@ -23,6 +23,7 @@ SUMMARY_KEYS = (
     "checkpoints",
     "base_model",
     "pre_tuned_model",
+    "continued_from",
     "training_dataset_uri",
     "validation_dataset_uri",
     "console_url",
@@ -89,6 +90,8 @@ def summarize(job: Any) -> dict[str, Any]:
         "checkpoints": _checkpoints(job),
         "base_model": _get(job, "base_model"),
         "pre_tuned_model": _get(job, "pre_tuned_model", "tuned_model_name"),
+        # Continuous tuning names the model version it started from; None: tuned from a base model.
+        "continued_from": _get(job, "pre_tuned_model", "tuned_model_name") or None,
         "training_dataset_uri": _get(job, "supervised_tuning_spec", "training_dataset_uri"),
         "validation_dataset_uri": _get(job, "supervised_tuning_spec", "validation_dataset_uri"),
         "console_url": console_url,

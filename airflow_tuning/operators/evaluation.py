@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_tuning.backends import TuningService, tuning_service
+from airflow_tuning.backends.vertex.champion import keep_alias_unique, with_previous_holder
 from airflow_tuning.common.console import storage_object_console_url
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
 from airflow_tuning.evaluation.checkpoints import LAST, CheckpointError, parse_selection
@@ -201,7 +202,9 @@ class PromoteTunedModelOperator(BaseOperator):
 
     :param model_name: ``projects/P/locations/L/models/ID@VERSION`` (or ``models/ID@VERSION`` in the
         connection's project); the version may also be named by another alias.
-    :param alias: the alias to move; Vertex removes it from the version that held it.
+    :param alias: the alias to move; Vertex removes it from the version that held it, and this operator
+        from any other registry model with the same display name (one holder per logical model; that
+        holder is then the ``previous_model``).
     :param checkpoint_id: make this checkpoint the version's default first (what ``@alias`` serves and
         continuous tuning starts from), e.g. ``"{{ ti.xcom_pull('evaluate')['best_checkpoint'] }}"``.
     :param gcp_conn_id: a ``gemini_tuning`` connection.
@@ -245,13 +248,18 @@ class PromoteTunedModelOperator(BaseOperator):
             promotion = promote(client, name, self.alias, retry=retry)
         except PromotionError as err:
             raise AirflowFailException(str(err)) from None
-        if promotion.changed:
+        # One holder per logical model: take the alias off other registry models of the same display name.
+        removed = keep_alias_unique(
+            hook.get_model_service_client(), promotion.model, promotion.alias, retry=hook.api_core_retry, log=self.log
+        )
+        result = with_previous_holder(promotion.as_dict(), removed)
+        if result["changed"]:
             self.log.info(
                 "Moved alias %r to %s (previously %s)",
                 promotion.alias,
                 promotion.model,
-                promotion.previous_model or "unset",
+                result["previous_model"] or "unset",
             )
         else:
             self.log.info("Alias %r already names %s; nothing to change", promotion.alias, promotion.model)
-        return {**promotion.as_dict(), **(default.as_dict() if default else {})}
+        return {**result, **(default.as_dict() if default else {})}

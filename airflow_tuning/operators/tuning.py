@@ -35,6 +35,7 @@ from airflow_tuning.jobs.summary import error_message, judge
 from airflow_tuning.jobs.watch import WaitResult, event_verdict
 from airflow_tuning.links import TuningJobLink
 from airflow_tuning.operators.cancel import CancelTuningJobOperator
+from airflow_tuning.operators.continue_or_bootstrap import check_continue_arguments, choose_source
 from airflow_tuning.tasks.job_task import TuningJobTask, task_ref
 
 if TYPE_CHECKING:
@@ -57,7 +58,14 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     :param epoch_count: hyperparameter; a template rendering ``"3"`` is accepted.
     :param learning_rate_multiplier: hyperparameter.
     :param adapter_size: 1, 2, 4, 8, 16, 32 or ``ADAPTER_SIZE_*``.
-    :param tuned_model_display_name: display name of the tuned model.
+    :param tuned_model_display_name: display name of the tuned model: the name of the logical model. Its
+        jobs carry the label ``logical_model`` naming it (see ``airflow_tuning.jobs.logical_model``).
+    :param continue_from_alias: e.g. ``"champion"``: decide at run time. A version of the model named
+        ``tuned_model_display_name`` holds the alias: continuous tuning from it (its default checkpoint),
+        adding a version to that registry model; none does: tune ``base_model`` (bootstrap). The summary's
+        ``continued_from`` says which (``projects/../models/ID@VERSION``, or None). Several registry models
+        of that name holding the alias fail the task with a message naming them. A retry keeps its first
+        try's decision when it reattaches to that try's job.
     :param description: job description.
     :param labels: job labels (Vertex rules); retry-identity labels are added.
     :param evaluation_config: ``types.EvaluationConfig`` or its dict form.
@@ -92,6 +100,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         "base_model", "pre_tuned_model", "checkpoint_id", "training_dataset_uri", "validation_dataset_uri",
         "tuned_model_display_name", "description", "labels", "epoch_count", "learning_rate_multiplier",
         "adapter_size", "export_last_checkpoint_only", "training_examples", "batch_size", "learning_rate",
+        "continue_from_alias",
     )  # fmt: skip
     template_fields_renderers = {"labels": "json"}
     operator_extra_links = (TuningJobLink(),)
@@ -123,6 +132,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         training_examples: Any = None,
         batch_size: int | str | None = None,
         learning_rate: float | str | None = None,
+        continue_from_alias: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -136,6 +146,11 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         self.export_last_checkpoint_only = export_last_checkpoint_only
         self.method = TuningMethod.parse(method)
         self.service.check_arguments(type(self).__name__, self._arguments())
+        check_continue_arguments(
+            service=self.service, continue_from_alias=continue_from_alias, display_name=tuned_model_display_name,
+            base_model=base_model, pre_tuned_model=pre_tuned_model, checkpoint_id=checkpoint_id,
+        )  # fmt: skip
+        self.continue_from_alias = continue_from_alias
         self.deferrable, self.wait_for_completion, self.timeout = deferrable, wait_for_completion, timeout
         self.cancel_on_kill, self.soft_fail = cancel_on_kill, soft_fail
         self._job: Any = None
@@ -151,7 +166,8 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     def execute(self, context: Context) -> Any:
         open_object = lambda uri: self.hook.open_object(uri, what="training_examples")  # noqa: E731
         try:
-            self._submission = self.service.prepare(self._arguments(), task_ref(context), open_object)
+            arguments = choose_source(self, task_ref(context), self._arguments())
+            self._submission = self.service.prepare(arguments, task_ref(context), open_object)
         except InvalidRequest as err:  # a bad request does not get better on retry
             raise AirflowFailException(str(err)) from None
         return self.execute_resumable(context)

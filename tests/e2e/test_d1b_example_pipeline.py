@@ -70,7 +70,7 @@ def test_example_pipeline_lifecycle_on_the_real_stack(e2e_stack, drill):
     states = _states(rest, triggered["dag_run_id"])
     assert run["state"] == "success" and states["promote"] == "success", states
     job = rest.xcom(DAG_ID, triggered["dag_run_id"], "wait_for_tuning")
-    assert job["pre_tuned_model"].endswith("@champion")
+    assert job["continued_from"] == champion  # the version that held the champion alias
     assert job["tuned_model"].split("@")[0] == champion.split("@")[0] and job["tuned_model"] != champion
     assert emulator.stats()["jobs_created"] - created == 2
     drill.note(runs=len(rest.runs(DAG_ID)))

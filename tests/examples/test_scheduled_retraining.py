@@ -18,9 +18,10 @@ def test_bootstrap_then_continue_from_champion_then_skip_unchanged(bucket, gemin
     # Run 1: no champion yet -> tuned from the base model, evaluated against it, promoted.
     first = fresh_dag("gemini_scheduled_retraining").test()
     assert first.state == "success", states(first)
-    assert xcom(first, "find_champion") is None
+    assert "find_champion" not in states(first)
+    assert xcom(first, "tune")["continued_from"] is None
     job1 = xcom(first, "wait_for_tuning")
-    assert job1["base_model"] == "gemini-2.5-flash" and not job1["pre_tuned_model"]
+    assert job1["base_model"] == "gemini-2.5-flash" and not job1["pre_tuned_model"] and not job1["continued_from"]
     eval1 = xcom(first, "evaluate")
     assert eval1["passed"] and eval1["metrics"]["rouge_l"] > eval1["baseline_metrics"]["rouge_l"]
     assert states(first)["promote"] == "success"
@@ -40,9 +41,8 @@ def test_bootstrap_then_continue_from_champion_then_skip_unchanged(bucket, gemin
     second = fresh_dag("gemini_scheduled_retraining").test(run_conf={"epoch_count": 2})
     assert second.state == "success", states(second)
     assert xcom(second, "upload_dataset")["changed"] is True
-    assert xcom(second, "find_champion") == champion["model"]
     job2 = xcom(second, "wait_for_tuning")
-    assert job2["pre_tuned_model"] == champion["model"]
+    assert job2["continued_from"] == champion["version"] == xcom(second, "tune")["continued_from"]
     started_from = [j for j in gemini_conn.jobs() if j["name"] == job2["tuning_job"]][0]["preTunedModel"]
     assert started_from["checkpointId"] == eval1["best_checkpoint"]
     assert job2["tuned_model"].split("@")[0] == job1["tuned_model"].split("@")[0]  # a new version

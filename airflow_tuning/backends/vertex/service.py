@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from airflow_tuning.backends.base import ClientSource, InvalidRequest, TaskRef, TuningService
+from airflow_tuning.backends.vertex.champion import AmbiguousAliasError
+from airflow_tuning.backends.vertex.continuation import resolve_continuation
 from airflow_tuning.backends.vertex.jobs import (
     find_active_with_labels,
     find_reattachable,
@@ -21,7 +23,8 @@ from airflow_tuning.backends.vertex.jobs import (
     start_tuning_job,
 )
 from airflow_tuning.common.console import tuning_job_console_url
-from airflow_tuning.jobs.identity import REQUEST_LABEL, TaskIdentity, request_fingerprint
+from airflow_tuning.jobs.identity import REQUEST_LABEL, TaskIdentity, request_fingerprint, task_key
+from airflow_tuning.jobs.logical_model import with_model_label
 from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, TuningRequest
 
 #: Arguments of the Gemini Developer API only.
@@ -40,6 +43,7 @@ class VertexTuningService(TuningService):
     """Gemini tuning on Vertex AI (the default)."""
 
     name = "vertex"
+    model_registry = True
 
     def check_arguments(self, owner: str, arguments: Mapping[str, Any]) -> None:
         if arguments.get("training_dataset_uri") is None:
@@ -85,7 +89,7 @@ class VertexTuningService(TuningService):
         self, arguments: Mapping[str, Any], task: TaskRef, open_object: Callable[[str], BinaryIO]
     ) -> VertexSubmission:
         try:
-            request = TuningRequest.build(**{name: arguments.get(name) for name in REQUEST_ARGUMENTS})
+            request = TuningRequest.build(**_with_model_label(arguments))
         except ValueError as err:
             raise InvalidRequest(f"Invalid tuning request: {err}") from None
         identity = TaskIdentity(
@@ -96,6 +100,38 @@ class VertexTuningService(TuningService):
             fingerprint=request_fingerprint(request.fingerprint_payload()),
         )
         return VertexSubmission(request, identity)
+
+    def continue_or_bootstrap(
+        self, arguments: Mapping[str, Any], task: TaskRef, clients: ClientSource, *, alias: str, log: Any
+    ) -> dict[str, Any]:
+        display_name = arguments.get("tuned_model_display_name")
+        if not (isinstance(display_name, str) and display_name.strip()):
+            raise InvalidRequest("continue_from_alias needs tuned_model_display_name to render to the model's name")
+        try:
+            # Label first: a continuation leaves the display name out of the request, not out of the labels.
+            arguments = _with_model_label(arguments)
+            resolution = resolve_continuation(
+                genai_client=clients.get_genai_client(),
+                model_client=clients.get_model_service_client(),
+                project=clients.project,
+                location=clients.location,
+                task_key=task_key(task.dag_id, task.task_id, task.run_id, task.map_index),
+                values=arguments,
+                display_name=display_name,
+                alias=alias,
+                fingerprint=_fingerprint,
+                retry=clients.api_core_retry,
+                log=log,
+            )
+        except AmbiguousAliasError as err:
+            raise InvalidRequest(str(err)) from None
+        except ValueError as err:
+            raise InvalidRequest(f"Invalid tuning request: {err}") from None
+        if resolution.continued_from:
+            log.info("Continuing %r from %s: %s", display_name, resolution.continued_from, resolution.reason)
+        else:
+            log.info("Bootstrapping %r from %s: %s", display_name, arguments.get("base_model"), resolution.reason)
+        return resolution.apply(arguments)
 
     def submit(self, client: Any, submission: VertexSubmission, *, retry: Any, log: logging.Logger | Any) -> Any:
         identity = submission.identity
@@ -116,3 +152,17 @@ class VertexTuningService(TuningService):
 
     def find_active(self, client: Any, labels: Mapping[str, str]) -> list[Any]:
         return find_active_with_labels(client, labels)
+
+
+def _with_model_label(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Request arguments; a named model's jobs carry the ``logical_model`` label (ValueError when invalid)."""
+    values = {name: arguments.get(name) for name in REQUEST_ARGUMENTS}
+    display_name = values.get("tuned_model_display_name")
+    if isinstance(display_name, str) and display_name.strip():
+        values["labels"] = with_model_label(values.get("labels"), display_name)
+    return values
+
+
+def _fingerprint(arguments: Mapping[str, Any]) -> str:
+    """The retry-identity fingerprint ``prepare`` gives these arguments."""
+    return request_fingerprint(TuningRequest.build(**_with_model_label(arguments)).fingerprint_payload())
