@@ -16,9 +16,10 @@ import hashlib
 import re
 from collections.abc import Mapping
 
+from airflow_tuning.common.names import check_display_name
+
 MODEL_LABEL = "logical_model"
-MAX_DISPLAY_NAME = 128  # Vertex AI's limit for a model's display name, in characters
-_VALUE_RE = re.compile(r"^[a-z0-9_-]{1,63}$")
+_VALUE_RE = re.compile(r"[a-z0-9_-]{1,63}\Z")
 _HASH = 8
 
 
@@ -26,12 +27,7 @@ def validate_display_name(value: object, *, what: str = "tuned_model_display_nam
     """The display name of a logical model: non-blank text of at most 128 characters, no control chars."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must name the logical model (the Model Registry display name), got {value!r}")
-    if len(value) > MAX_DISPLAY_NAME:
-        raise ValueError(
-            f"{what} {value[:40]!r}... is {len(value)} characters long; Vertex AI allows {MAX_DISPLAY_NAME}"
-        )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError(f"{what} {value!r} contains a control character; use printable text")
+    check_display_name(value, what)
     return value
 
 
