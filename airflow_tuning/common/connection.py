@@ -41,6 +41,8 @@ class ConnectionSettings:
     gemini_api_key: str | None = _secret()
     gemini_api_endpoint: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: USD per 1M training tokens per base model, as given (JSON text or mapping); checked where prices are used.
+    tuning_prices: Any = None
 
     @property
     def is_emulated(self) -> bool:
@@ -120,6 +122,7 @@ class ConnectionSettings:
             gemini_api_key=extras.get("gemini_api_key") or password or None,
             gemini_api_endpoint=(extras.get("gemini_api_endpoint") or "").rstrip("/") or None,
             retry=retry,
+            tuning_prices=extras.get("tuning_prices") or None,
         )
         return settings
 

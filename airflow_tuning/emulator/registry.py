@@ -36,6 +36,7 @@ from airflow_tuning.emulator.wire import (
 DEFAULT_ALIAS = "default"
 #: What Vertex AI labels a tuned model with; google-genai lists tuned models by ``labels.tune-type:*``.
 TUNED_MODEL_LABELS = {"tune-type": "sft"}
+BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
 ALIAS_RE = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$")
 MODEL_NAME_RE = re.compile(r"^(?:(projects/[^/]+/locations/[^/]+)/)?models/([^/@]+)(?:@([^/@]+))?$")
 
@@ -171,7 +172,9 @@ def render(model: dict[str, Any], version: dict[str, Any]) -> dict[str, Any]:
         "versionDescription": version.get("description", ""),
         "createTime": timestamp(model["createTime"]),
         "updateTime": timestamp(model["updateTime"]),
-        "labels": {**model.get("labels", {}), **version.get("labels", {})},
+        # Vertex AI labels a tuned model with its base model (dots become '_'); google-genai reads it back.
+        "labels": {BASE_MODEL_LABEL: version["baseModel"].rsplit("/", 1)[-1].replace(".", "_"),
+                   **model.get("labels", {}), **version.get("labels", {})},
         "deployedModels": [
             {"endpoint": c["endpoint"], "deployedModelId": c["endpoint"].rsplit("/", 1)[-1]}
             for c in version["checkpoints"]
