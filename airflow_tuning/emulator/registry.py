@@ -58,7 +58,9 @@ def publish(store: Store, job: dict[str, Any], examples: list[Any]) -> dict[str,
             "name": name,
             "displayName": display or f"{base.rsplit('/', 1)[-1]}-tuned-{job['name'].rsplit('/', 1)[-1]}",
             "description": request.get("description", ""),
-            "labels": {**(request.get("labels") or {}), **TUNED_MODEL_LABELS},
+            # Vertex AI labels a tuned model with its base model (dots become '_'); google-genai reads it.
+            "labels": {**(request.get("labels") or {}), **TUNED_MODEL_LABELS,
+                       BASE_MODEL_LABEL: base.rsplit("/", 1)[-1].replace(".", "_")},
             "createTime": when,
             "versions": {},
         }
@@ -172,9 +174,7 @@ def render(model: dict[str, Any], version: dict[str, Any]) -> dict[str, Any]:
         "versionDescription": version.get("description", ""),
         "createTime": timestamp(model["createTime"]),
         "updateTime": timestamp(model["updateTime"]),
-        # Vertex AI labels a tuned model with its base model (dots become '_'); google-genai reads it back.
-        "labels": {BASE_MODEL_LABEL: version["baseModel"].rsplit("/", 1)[-1].replace(".", "_"),
-                   **model.get("labels", {}), **version.get("labels", {})},
+        "labels": {**model.get("labels", {}), **version.get("labels", {})},
         "deployedModels": [
             {"endpoint": c["endpoint"], "deployedModelId": c["endpoint"].rsplit("/", 1)[-1]}
             for c in version["checkpoints"]
