@@ -9,8 +9,12 @@
     evaluate                every checkpoint (one per epoch) of the challenger vs the champion (or base
                             model) on the held-out validation split; the best checkpoint is judged;
                             skipped (not failed) when it is not better, so promotion is skipped too
-    promote                 make the best checkpoint the new version's default, then move the
-                            ``champion`` alias to it; the next run continues from that checkpoint
+    approval_gate           ``require_approval``: ask a person (approve) or let the gate decide (automatic_gate)
+    approve                 human approval: the body shows challenger vs champion, best checkpoint, cost and
+                            the report; Reject skips the promotion (nothing changes); no worker slot is held
+    promote                 make the best checkpoint the new version's default, then move the ``champion``
+                            alias to it, recording who/what promoted and why in the version's description
+                            (``gemini_rollback_champion`` reads it); the next run continues from that checkpoint
     cancel_unfinished_job   teardown of ``tune``: cancels the job if the run ended while it was still running
 
 Settings from the environment (read when the DAG is parsed): ``AIRFLOW_TUNING_BUCKET`` (default
@@ -24,6 +28,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, Param, task
 
+from airflow_tuning.operators.approval import PromotionApprovalOperator
 from airflow_tuning.operators.dataset import UploadDatasetOperator
 from airflow_tuning.operators.evaluation import EvaluateTunedModelOperator, PromoteTunedModelOperator
 from airflow_tuning.operators.tuning import CancelTuningJobOperator, CreateTuningJobOperator
@@ -85,6 +90,14 @@ with DAG(
             description="...and beat the champion's ROUGE-L by at least this much to be promoted.",
         ),
         "force_retrain": Param(False, type="boolean", description="Retrain even when the data is unchanged."),
+        "max_cost_usd": Param(
+            50.0, type=["null", "number"], minimum=0,
+            description="Budget: a tuning job estimated above this many USD fails before it starts (empty: none).",
+        ),
+        "require_approval": Param(
+            False, type="boolean",
+            description="Ask a person to approve (in Airflow's Required Actions) before the champion changes.",
+        ),
     },
     doc_md=__doc__,
 ) as dag:
@@ -113,6 +126,7 @@ with DAG(
         adapter_size="{{ params.adapter_size }}",
         learning_rate_multiplier="{{ params.learning_rate_multiplier }}",
         labels={"pipeline": "support-triage"},
+        max_cost_usd="{{ params.max_cost_usd }}",
         wait_for_completion=False,
     )
     wait = TuningJobSensor(
@@ -130,15 +144,42 @@ with DAG(
         checkpoints="all",
         soft_fail=True,
     )
+
+    @task.branch
+    def approval_gate(params: dict | None = None) -> str:
+        """A person approves when ``require_approval`` is set; otherwise the evaluation gate alone decides."""
+        return "approve" if (params or {}).get("require_approval") else "automatic_gate"
+
+    approve = PromotionApprovalOperator(
+        task_id="approve",
+        subject="Promote the new support-triage model to champion?",
+        evaluation_task_id="evaluate",
+        tuning_task_id="wait_for_tuning",
+        estimate_task_id="tune",
+        champion="{{ ti.xcom_pull(task_ids='tune')['continued_from'] or params.base_model }}",
+        retries=0,
+    )
+
+    @task
+    def automatic_gate() -> str:
+        """No approval required: the evaluation gate upstream already decided."""
+        return "automatic gate"
+
     promote = PromoteTunedModelOperator(
         task_id="promote",
         model_name=TUNED_MODEL,
         checkpoint_id="{{ ti.xcom_pull(task_ids='evaluate')['best_checkpoint'] }}",
         alias=CHAMPION,
+        approval_task_id="approve",
+        evaluation="{{ ti.xcom_pull(task_ids='evaluate') }}",
+        reason="passed the evaluation gate on the held-out split",
+        trigger_rule="none_failed_min_one_success",
     )
     cancel = CancelTuningJobOperator(
         task_id="cancel_unfinished_job", tuning_job_name=JOB_NAME, poll_interval=POLL_INTERVAL
     )
 
-    data_changed(upload.output) >> tune >> wait >> evaluate >> promote
+    auto = automatic_gate()
+    data_changed(upload.output) >> tune >> wait >> evaluate >> approval_gate() >> [approve, auto]
+    [approve, auto] >> promote
     promote >> cancel.as_teardown(setups=tune)

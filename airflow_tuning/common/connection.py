@@ -42,6 +42,8 @@ class ConnectionSettings:
     gemini_api_key: str | None = _secret()
     gemini_api_endpoint: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: USD per 1M training tokens per base model, as given (JSON text or mapping); checked where prices are used.
+    tuning_prices: Any = None
 
     @property
     def is_emulated(self) -> bool:
@@ -128,6 +130,7 @@ class ConnectionSettings:
             gemini_api_key=extras.get("gemini_api_key") or password or None,
             gemini_api_endpoint=(extras.get("gemini_api_endpoint") or "").rstrip("/") or None,
             retry=retry,
+            tuning_prices=extras.get("tuning_prices") or None,
         )
         return settings
 

@@ -40,6 +40,7 @@ from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
 from airflow_tuning.dataset.sniff import SniffedStream
 from airflow_tuning.dataset.split import DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_MAX, ValidationSelector
+from airflow_tuning.dataset.tokens import stream_tokens
 from airflow_tuning.dataset.validation import (
     InvalidExample,
     check_example,
@@ -98,6 +99,7 @@ class PreparedDataset:
     validation: OutputFile | None
     report: ValidationReport
     options: Options
+    train_tokens: int = 0
 
     def manifest(self) -> dict[str, Any]:
         """What the manifest records about the data (the publisher adds object names and checksums)."""
@@ -112,6 +114,7 @@ class PreparedDataset:
             "duplicates": report.duplicates,
             "blank_lines": report.blank,
             "estimated_tokens": report.estimated_tokens,
+            "estimated_training_tokens": self.train_tokens,
             "kinds": dict(report.kinds),
             "sources": [s.to_dict() for s in report.sources],
             "split": {
@@ -180,6 +183,7 @@ def prepare(sources: Sequence[Source], workdir: str, options: Options | None = N
     report.finish(train_count)
     if not validation_count:
         _remove(validation_path)
+    train_tokens = report.estimated_tokens - (_file_tokens(validation_path) if validation_count else 0)
     return PreparedDataset(
         sha256=digest,
         train=OutputFile(train_path, train_count, os.path.getsize(train_path)),
@@ -187,7 +191,14 @@ def prepare(sources: Sequence[Source], workdir: str, options: Options | None = N
         if validation_count else None,
         report=report,
         options=options,
+        train_tokens=max(0, train_tokens),
     )
+
+
+def _file_tokens(path: str) -> int:
+    """Token estimate of a written file (the validation split: small, at most ``validation_max`` lines)."""
+    with open(path, "rb") as fh:
+        return stream_tokens(fh)[1]
 
 
 def _enforce_policy(report: ValidationReport, options: Options) -> None:

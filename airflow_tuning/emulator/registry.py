@@ -36,6 +36,7 @@ from airflow_tuning.emulator.wire import (
 DEFAULT_ALIAS = "default"
 #: What Vertex AI labels a tuned model with; google-genai lists tuned models by ``labels.tune-type:*``.
 TUNED_MODEL_LABELS = {"tune-type": "sft"}
+BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
 ALIAS_RE = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$")
 MODEL_NAME_RE = re.compile(r"^(?:(projects/[^/]+/locations/[^/]+)/)?models/([^/@]+)(?:@([^/@]+))?$")
 
@@ -57,7 +58,9 @@ def publish(store: Store, job: dict[str, Any], examples: list[Any]) -> dict[str,
             "name": name,
             "displayName": display or f"{base.rsplit('/', 1)[-1]}-tuned-{job['name'].rsplit('/', 1)[-1]}",
             "description": request.get("description", ""),
-            "labels": {**(request.get("labels") or {}), **TUNED_MODEL_LABELS},
+            # Vertex AI labels a tuned model with its base model (dots become '_'); google-genai reads it.
+            "labels": {**(request.get("labels") or {}), **TUNED_MODEL_LABELS,
+                       BASE_MODEL_LABEL: base.rsplit("/", 1)[-1].replace(".", "_")},
             "createTime": when,
             "versions": {},
         }

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from airflow_tuning.common.console import tuning_job_console_url
+from airflow_tuning.jobs.cost import compact_data_stats
 from airflow_tuning.jobs.states import CANCELLED, EXPIRED, FAILED, SUCCEEDED, state_name
 
 SUMMARY_KEYS = (
@@ -29,6 +30,9 @@ SUMMARY_KEYS = (
     "console_url",
     "create_time",
     "end_time",
+    "tuning_data_stats",
+    "cost_estimate",
+    "cost",
 )
 
 
@@ -97,7 +101,26 @@ def summarize(job: Any) -> dict[str, Any]:
         "console_url": console_url,
         "create_time": _iso(_get(job, "create_time")),
         "end_time": _iso(_get(job, "end_time")),
+        "tuning_data_stats": compact_data_stats(_camel_stats(_get(job, "tuning_data_stats"))),
+        # Filled in by the Vertex operators and sensor, which know the prices (see tasks.budget).
+        "cost_estimate": None,
+        "cost": None,
     }
+
+
+def _camel_stats(stats: Any) -> Any:
+    """The SDK's ``TuningDataStats`` (or its dict) in the API's camelCase JSON form."""
+    dump = getattr(stats, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(stats, Mapping):
+        return {_camel(str(k)): _camel_stats(v) for k, v in stats.items()}
+    return stats
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def error_message(job: Any) -> str | None:

@@ -18,7 +18,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_tuning.backends import TuningService, tuning_service
-from airflow_tuning.backends.vertex.champion import keep_alias_unique, with_previous_holder
+from airflow_tuning.backends.vertex.champion import holder_elsewhere, keep_alias_unique, with_previous_holder
 from airflow_tuning.common.console import storage_object_console_url
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
 from airflow_tuning.evaluation.checkpoints import LAST, CheckpointError, parse_selection
@@ -33,6 +33,7 @@ from airflow_tuning.evaluation.storage import safe_segment
 from airflow_tuning.evaluation.targets import qualify
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
+from airflow_tuning.operators.promotion import record_decision
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -208,14 +209,25 @@ class PromoteTunedModelOperator(BaseOperator):
     :param checkpoint_id: make this checkpoint the version's default first (what ``@alias`` serves and
         continuous tuning starts from), e.g. ``"{{ ti.xcom_pull('evaluate')['best_checkpoint'] }}"``.
     :param gcp_conn_id: a ``gemini_tuning`` connection.
+    :param approval_task_id: an ``ApprovalOperator`` upstream: its approver is recorded as who promoted; when
+        it did not run (skipped: no approval required) the promotion is recorded as ``promoted_by``.
+    :param promoted_by: who or what decided, default ``"automatic gate"``.
+    :param reason: free text recorded with the promotion.
+    :param evaluation: ``EvaluateTunedModelOperator``'s result (metrics, baseline, delta, report), recorded.
 
+    Every promotion records who or what promoted and why (see :mod:`airflow_tuning.evaluation.promotion_record`)
+    in the promoted version's description in the Model Registry, with the version and checkpoint that held
+    the alias before: ``RollbackChampionOperator`` reads it; the result's ``record`` is the same event.
     Idempotent: when the alias already names this version nothing is written. Returns ``{"model", "alias",
     "version", "previous_version", "previous_model", "changed"}``, with ``checkpoint_id`` also ``checkpoint_id``
     (= ``default_checkpoint_id``), ``previous_checkpoint_id`` (= ``previous_default_checkpoint_id``) and
     ``checkpoint_changed``; promoting ``previous_model`` again rolls back. Unknown names fail without retries.
     """
 
-    template_fields: Sequence[str] = ("model_name", "alias", "checkpoint_id", "gcp_conn_id")
+    template_fields: Sequence[str] = (
+        "model_name", "alias", "checkpoint_id", "gcp_conn_id", "promoted_by", "reason", "evaluation",
+    )
+    template_fields_renderers = {"evaluation": "json"}
     ui_color = "#e6f4ea"
 
     def __init__(
@@ -225,6 +237,10 @@ class PromoteTunedModelOperator(BaseOperator):
         alias: str = "champion",
         checkpoint_id: str | None = None,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        approval_task_id: str | None = None,
+        promoted_by: str | None = None,
+        reason: str | None = None,
+        evaluation: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -233,6 +249,8 @@ class PromoteTunedModelOperator(BaseOperator):
         self.alias = alias
         self.checkpoint_id = checkpoint_id
         self.gcp_conn_id = gcp_conn_id
+        self.approval_task_id, self.promoted_by = approval_task_id, promoted_by
+        self.reason, self.evaluation = reason, evaluation
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_tuning.evaluation.registry import PromotionError
@@ -241,7 +259,11 @@ class PromoteTunedModelOperator(BaseOperator):
         name = qualify(self.model_name, hook.project, hook.location)
         client, retry, default = hook.get_model_service_client(), hook.api_core_retry, None
         try:
-            if (checkpoint := requested_checkpoint(self.checkpoint_id)) is not None:
+            checkpoint = requested_checkpoint(self.checkpoint_id)
+            elsewhere = holder_elsewhere(client, name, self.alias, retry=retry)
+            record = record_decision(self, context, client, name, retry, checkpoint_id=checkpoint,
+                                     holder_elsewhere=elsewhere)
+            if checkpoint is not None:
                 default = set_default_checkpoint(client, name, checkpoint, retry=retry,
                                                  state=context.get("task_state_store"))
                 self.log.info("Default checkpoint of %s: %s (was %s)", name, checkpoint, default.previous_checkpoint_id)
@@ -262,4 +284,4 @@ class PromoteTunedModelOperator(BaseOperator):
             )
         else:
             self.log.info("Alias %r already names %s; nothing to change", promotion.alias, promotion.model)
-        return {**result, **(default.as_dict() if default else {})}
+        return {**result, **(default.as_dict() if default else {}), "record": record}

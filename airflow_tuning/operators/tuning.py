@@ -26,6 +26,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_tuning.backends.base import InvalidRequest
 from airflow_tuning.common.rendered import validate_unless_template
+from airflow_tuning.jobs.cost import COST_ESTIMATE_XCOM_KEY
 from airflow_tuning.jobs.method import TuningMethod
 from airflow_tuning.jobs.outage import get_when_available
 from airflow_tuning.jobs.polling import deadline_after
@@ -36,6 +37,7 @@ from airflow_tuning.jobs.watch import WaitResult, event_verdict
 from airflow_tuning.links import TuningJobLink
 from airflow_tuning.operators.cancel import CancelTuningJobOperator
 from airflow_tuning.operators.continue_or_bootstrap import check_continue_arguments, choose_source
+from airflow_tuning.tasks.budget import enforce_budget, with_cost
 from airflow_tuning.tasks.job_task import TuningJobTask, task_ref
 
 if TYPE_CHECKING:
@@ -94,6 +96,14 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         input <= 40,000 characters, output <= 5,000, single-turn text pairs only.
     :param batch_size: ``gemini_api`` hyperparameter.
     :param learning_rate: ``gemini_api`` hyperparameter (or ``learning_rate_multiplier``, not both).
+    :param max_billable_tokens: budget: fail before submitting (no job created) when the estimated billable
+        training tokens (dataset tokens x epochs) exceed this.
+    :param max_cost_usd: budget: fail before submitting when the estimated cost exceeds this many USD; a base
+        model without a known price is then an error. The estimate is logged and pushed to XCom
+        ``cost_estimate``; the summary adds ``cost_estimate`` and ``cost`` (from the job's own
+        ``tuningDataStats``). See :mod:`airflow_tuning.jobs.cost`.
+    :param tuning_prices: USD per 1M training tokens per base model, over the shipped list prices and the
+        connection's ``tuning_prices`` extra, e.g. ``{"gemini-2.5-flash": 4.0}``.
     """
 
     template_fields: Sequence[str] = (
@@ -101,6 +111,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         "tuned_model_display_name", "description", "labels", "epoch_count", "learning_rate_multiplier",
         "adapter_size", "export_last_checkpoint_only", "training_examples", "batch_size", "learning_rate",
         "continue_from_alias",
+        "max_billable_tokens", "max_cost_usd", "tuning_prices",
     )  # fmt: skip
     template_fields_renderers = {"labels": "json"}
     operator_extra_links = (TuningJobLink(),)
@@ -133,9 +144,14 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         batch_size: int | str | None = None,
         learning_rate: float | str | None = None,
         continue_from_alias: str | None = None,
+        max_billable_tokens: int | str | None = None,
+        max_cost_usd: float | str | None = None,
+        tuning_prices: dict[str, float] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_billable_tokens, self.max_cost_usd = max_billable_tokens, max_cost_usd
+        self.tuning_prices = tuning_prices
         self.training_examples, self.batch_size, self.learning_rate = training_examples, batch_size, learning_rate
         self.base_model, self.pre_tuned_model, self.checkpoint_id = base_model, pre_tuned_model, checkpoint_id
         self.training_dataset_uri, self.validation_dataset_uri = training_dataset_uri, validation_dataset_uri
@@ -170,7 +186,8 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
             self._submission = self.service.prepare(arguments, task_ref(context), open_object)
         except InvalidRequest as err:  # a bad request does not get better on retry
             raise AirflowFailException(str(err)) from None
-        return self.execute_resumable(context)
+        self._estimate = enforce_budget(self, context, getattr(self._submission, "request", None))
+        return self._with_cost(context, self.execute_resumable(context))
 
     # -- ResumableJobMixin ---------------------------------------------------------------------------------
     def submit_job(self, context: Context) -> str:
@@ -228,7 +245,17 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         """Resume after ``TuningJobTrigger``: return the summary, or fail / skip as the job ended."""
         summary = event.get("summary") or {}
         self._job_name = summary.get("tuning_job")
-        return self._outcome(event_verdict(event, soft_fail=self.soft_fail), summary)
+        return self._with_cost(context, self._outcome(event_verdict(event, soft_fail=self.soft_fail), summary))
+
+    def _with_cost(self, context: Context, result: Any) -> Any:
+        """Add the job's cost (and the pre-submission estimate, if any) to the summary."""
+        if not isinstance(result, dict):
+            return result
+        est = getattr(self, "_estimate", None)
+        est = est.as_dict() if est is not None else context["ti"].xcom_pull(
+            task_ids=context["ti"].task_id, key=COST_ESTIMATE_XCOM_KEY
+        )
+        return with_cost(result, self.hook, self.tuning_prices, est)
 
     def _current_job(self, name: str, context: Context) -> Any:
         job = self._job if self._job is not None and self._job.name == name else None

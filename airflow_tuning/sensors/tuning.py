@@ -25,6 +25,7 @@ from airflow_tuning.jobs.states import is_ended, state_name
 from airflow_tuning.jobs.summary import error_message, judge
 from airflow_tuning.jobs.watch import event_verdict
 from airflow_tuning.links import TuningJobLink
+from airflow_tuning.tasks.budget import with_cost
 from airflow_tuning.tasks.job_task import TuningJobTask
 
 if TYPE_CHECKING:
@@ -82,6 +83,10 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
         line = self._tracker.observe(job.name, state_name(job.state), getattr(job, "create_time", None))
         if line:
             self.log.info(line)
+
+    def _outcome(self, verdict: Any, summary: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The shared verdict rule, plus the cost computed from the job's own tuningDataStats."""
+        return with_cost(super()._outcome(verdict, summary, **kwargs), self.hook)
 
     # -- deferrable ------------------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:

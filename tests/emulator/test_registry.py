@@ -108,3 +108,9 @@ def test_alias_rules(model_service, parent_job):
         model_service.merge_version_aliases(name=f"{name}@1", version_aliases=["Bad Alias"])
     with pytest.raises(exceptions.BadRequest):
         model_service.merge_version_aliases(name=f"{name}@1", version_aliases=["-default"])
+
+
+def test_tuned_model_carries_its_base_model_label(model_service, parent_job):
+    """Vertex AI's ``google-vertex-llm-tuning-base-model-id`` label (dots as '_'), which prices continuations."""
+    version = model_service.get_model(name=parent_job.tuned_model.model)
+    assert version.labels["google-vertex-llm-tuning-base-model-id"] == "gemini-2_5-flash"

@@ -142,6 +142,8 @@ def test_promotion_moves_champion_to_a_better_model_and_never_to_a_worse_one(air
     assert run.state == "success"
     assert task_state(run, "evaluate") == "success" and task_state(run, "promote") == "success"
     promoted = xcom(run, "promote")
+    record = promoted.pop("record")  # who promoted and why, also written on the version in the registry
+    assert record["by"] == "automatic gate" and record["previous_model"] == model_family.v1
     assert promoted == {
         "model": model_family.v2,
         "alias": "champion",

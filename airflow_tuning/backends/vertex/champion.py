@@ -91,6 +91,24 @@ def survey(client: Any, parent: str, display_name: str, alias: str, *, retry: An
     return LogicalModel(display_name, alias, tuple(models), tuple(holders))
 
 
+def holder_elsewhere(client: Any, promoted: str, alias: str, *, retry: Any = None) -> str | None:
+    """The version holding ``alias`` on another registry model of ``promoted``'s display name, else None.
+
+    A promotion records it as the previous holder when the alias is not on ``promoted``'s own model, so a
+    rollback can go back across models of one logical model.
+    """
+    parsed = parse_model_name(promoted, require_version=True)
+    kwargs = {"retry": retry} if retry is not None else {}
+    display_name = client.get_model(name=promoted, **kwargs).display_name
+    if not display_name:
+        return None
+    parent = f"projects/{parsed.project}/locations/{parsed.location}"
+    for holder in survey(client, parent, display_name, alias, retry=retry).holders:
+        if holder.model.rsplit("/", 1)[-1] != parsed.id:
+            return holder.name
+    return None
+
+
 def keep_alias_unique(
     client: Any, promoted: str, alias: str, *, retry: Any = None, log: Any = None
 ) -> list[Holder]:

@@ -1,0 +1,1 @@
+../../../dags/gemini_rollback_champion.py
