@@ -217,7 +217,9 @@ def _csv_column_indexes(source: Source, header: list[str], columns: CsvColumns) 
     if missing:
         raise SourceError(
             f"{source.name}: the CSV header has no column {' and no column '.join(missing)} "
-            f"(columns: {', '.join(header)}); set the input/output column names"
+            f"(columns: {', '.join(header)}). Name the columns that hold the prompt and the response: "
+            "`airflow-tuning validate --input-column NAME --output-column NAME`, or "
+            "UploadDatasetOperator(input_column=..., output_column=...)"
         )
     return header.index(input_name), header.index(columns.output)
 

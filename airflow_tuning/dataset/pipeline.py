@@ -37,6 +37,7 @@ from airflow_tuning.dataset.formats import (
     iter_lines,
 )
 from airflow_tuning.dataset.limits import Limits
+from airflow_tuning.dataset.outliers import LengthTracker
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
 from airflow_tuning.dataset.sniff import SniffedStream
 from airflow_tuning.dataset.split import DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_MAX, ValidationSelector
@@ -296,6 +297,8 @@ class _Scan:
         decode, sha256, seen_add = _decode, _sha256, seen.add
         records_n = blank = valid = duplicates = tokens_total = 0
         countdown = PROGRESS_EVERY
+        lengths = LengthTracker()
+        measure = lengths.add
         for number, payload in records:
             if type(payload) is bytes and payload and not payload.isspace():
                 records_n += 1
@@ -340,6 +343,7 @@ class _Scan:
                     continue
             key = sha256(line).digest()[:16]
             valid += 1
+            measure(len(line), number)
             if key in seen:
                 duplicates += 1
                 continue
@@ -361,6 +365,9 @@ class _Scan:
         report.duplicates += duplicates
         report.estimated_tokens += tokens_total
         report.kinds.update({kind: n for kind, n in kinds.items() if n})
+        where = "line {line}" if source.display == "" else f"{source.display or source.name}:{{line}}"
+        for text in lengths.warnings(where):
+            report.add_warning(text)
 
     def _tick(self, current: SourceStats, records: int, size: int) -> None:
         now = time.monotonic()

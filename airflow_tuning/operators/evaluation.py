@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_tuning.backends import TuningService, tuning_service
 from airflow_tuning.backends.vertex.champion import holder_elsewhere, keep_alias_unique, with_previous_holder
-from airflow_tuning.common.console import storage_object_console_url
+from airflow_tuning.common.console import report_link
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
 from airflow_tuning.evaluation.checkpoints import LAST, CheckpointError, parse_selection
 from airflow_tuning.evaluation.classification import LabelError
@@ -189,7 +189,9 @@ class EvaluateTunedModelOperator(BaseOperator):
         except (CheckpointError, LabelError) as err:
             raise AirflowFailException(str(err)) from None
         ti = context["ti"]
-        ti.xcom_push(key=EvaluationReportLink.xcom_key, value=storage_object_console_url(outcome.html_uri))
+        settings = hook.settings
+        link = report_link(outcome.html_uri, settings.api_endpoint, emulated=settings.is_emulated)
+        ti.xcom_push(key=EvaluationReportLink.xcom_key, value=link)
         if outcome.gate.passed:
             return outcome.result
         ti.xcom_push(key=EVALUATION_RESULT_XCOM_KEY, value=outcome.result)

@@ -89,6 +89,8 @@ class TuningJobTask(BaseOperator):
     def _announce(self, context: Context, name: str) -> str | None:
         """Push the job name (and its console link, where the service has one) before any wait."""
         url = self.service.console_url(name)
+        if url:
+            url = _offline_page(self.hook, name) or url
         ti = context["ti"]
         ti.xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value=name)
         if url:
@@ -150,3 +152,16 @@ def task_ref(context: Context) -> TaskRef:
     """The running task instance, as the service adapters know it."""
     ti = context["ti"]
     return TaskRef(ti.dag_id, ti.task_id, ti.run_id, ti.map_index if ti.map_index is not None else -1)
+
+
+def _offline_page(hook: GeminiTuningHook, name: str) -> str | None:
+    """The emulator's own job page when the connection points at the emulator (links then work offline)."""
+    from airflow_tuning.common.console import tuning_job_link
+
+    try:
+        settings = hook.settings
+    except Exception:  # the link is a convenience: a connection problem surfaces where it matters
+        return None
+    if not settings.is_emulated:
+        return None
+    return tuning_job_link(name, settings.api_endpoint, emulated=True)
