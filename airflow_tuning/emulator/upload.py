@@ -104,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
+    try:  # a quick probe: the storage client would retry a refused connection for two minutes
+        requests.get(f"{url}/storage/v1/b", params={"project": "emulator-project"}, timeout=10)
+    except requests.RequestException as err:
+        print(f"airflow-tuning emulator upload: no emulator answers at {url} ({type(err).__name__}); start one with "
+              "`airflow-tuning emulator` (or `make emulator`), or give --storage-url", file=sys.stderr)
+        return 1
     client = storage.Client(project="emulator-project", credentials=AnonymousCredentials(),
                             client_options={"api_endpoint": url})
     try:
@@ -118,11 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             blob = bucket.blob(name)
             blob.upload_from_filename(str(local), content_type=_content_type(local))
             print(f"gs://{bucket_name}/{name} ({local.stat().st_size:,} bytes)")
-    except (requests.ConnectionError, exceptions.ServiceUnavailable) as err:
-        print(f"airflow-tuning emulator upload: no emulator answers at {url} ({type(err).__name__}); start one with "
-              "`airflow-tuning emulator` (or `make emulator`), or give --storage-url", file=sys.stderr)
-        return 1
-    except exceptions.GoogleAPICallError as err:
+    except (requests.RequestException, exceptions.GoogleAPICallError, exceptions.RetryError) as err:
         print(f"airflow-tuning emulator upload: {err}", file=sys.stderr)
         return 1
     return 0
