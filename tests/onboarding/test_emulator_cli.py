@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -35,7 +36,8 @@ def test_default_ports_and_bucket_match_the_readme(monkeypatch):
 @pytest.fixture
 def running_emulator(tmp_path: Path):
     """``airflow-tuning emulator`` as a user runs it (free ports here: other test runs may hold the defaults)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("AIRFLOW_TUNING_BUCKET", "AIRFLOW_CONN_GEMINI_TUNING_DEFAULT")}
+    unset = ("AIRFLOW_TUNING_BUCKET", "AIRFLOW_CONN_GEMINI_TUNING_DEFAULT")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     log = tmp_path / "emulator.out"
     with open(log, "wb") as out:
         proc = subprocess.Popen([*CLI, "--port", "0", "--storage-port", "0"], stdout=out, stderr=subprocess.STDOUT,
@@ -89,7 +91,7 @@ def test_start_with_the_example_bucket_then_upload_files_and_folders(running_emu
     assert "gs://tuning-data/history/week1.jsonl (9 bytes)" in result.stdout
 
     # One file to an exact object name; a new bucket is created; the URL comes from the connection.
-    conn = '{"conn_type": "gemini_tuning", "extra": {"storage_endpoint": "%s"}}' % emu["storage"]
+    conn = json.dumps({"conn_type": "gemini_tuning", "extra": {"storage_endpoint": emu["storage"]}})
     result = _upload(str(tmp_path / "week1.jsonl"), "gs://fresh-bucket/data/train.jsonl",
                      env={**env, "AIRFLOW_CONN_GEMINI_TUNING_DEFAULT": conn})
     assert result.returncode == 0, result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from airflow_tuning.common.storage_errors import BucketNotFoundError
-from tests.dataset.conftest import jsonl, many, objects, vertex, write  # noqa: F401 - fixture
+from tests.dataset.conftest import jsonl, many, objects, vertex
 
 CLI = [sys.executable, "-m", "airflow_tuning.cli"]
 
