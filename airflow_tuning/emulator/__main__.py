@@ -26,7 +26,7 @@ def default_bucket() -> str:
     return os.environ.get(EXAMPLE_BUCKET_ENV) or EXAMPLE_BUCKET
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="airflow-tuning emulator",
         description="Offline Vertex AI (tuning, serving, Model Registry) and Cloud Storage on loopback. "
@@ -53,7 +53,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--faults", default=None,
                         help='fault plan as JSON, e.g. \'[{"route": "GET .*tuningJobs", "rate": 0.2, '
                              '"status": 503}]\'')
-    return parser.parse_args(list(argv))
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    return build_parser().parse_args(list(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

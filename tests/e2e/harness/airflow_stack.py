@@ -51,19 +51,26 @@ def base_env(extra_path: str | None = None) -> dict[str, str]:
 
 EXAMPLE_BUCKET = "e2e-example-pipeline"
 
+
 class AirflowStack:
     """PostgreSQL + emulator + four Airflow components, started once, stopped always."""
 
-    def __init__(self, root: Path, extra_path: str | None = None) -> None:
+    def __init__(self, root: Path, extra_path: str | None = None, *, dags_folder: Path = E2E_DAGS,
+                 api_port: int = 0, emulator_ports: tuple[int, int] = (0, 0), bucket: str = EXAMPLE_BUCKET,
+                 poll_interval: str = "1", job_duration: float = 3.0, password: str = PASSWORD) -> None:
         self.root = root
+        self.password = password
         self.home = root / "airflow_home"
         self.logs = self.home / "logs"
-        self.api_port = free_port()
+        self.dags_folder = dags_folder
+        self.bucket = bucket
+        self.poll_interval = poll_interval
+        self.api_port = api_port or free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.base = base_env(extra_path)
         self.base["GOOGLE_APPLICATION_CREDENTIALS"] = str(root / "no-adc.json")
         self.postgres = TempPostgres(root)
-        self.emulator = EmulatorProcess(root, self.base)
+        self.emulator = EmulatorProcess(root, self.base, job_duration=job_duration, ports=emulator_ports)
         self.components: dict[str, ManagedProcess] = {}
         self.rest: AirflowRest | None = None
         self.timings: dict[str, float] = {}
@@ -75,7 +82,7 @@ class AirflowStack:
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(E2E_DAGS),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "16",
@@ -108,8 +115,8 @@ class AirflowStack:
                 "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
                 "AIRFLOW_CONN_GEMINI_TUNING_DEFAULT": self.emulator.connection_json(),
                 # Read by the example DAGs (dags/, linked into the e2e DAGs folder) when they are parsed.
-                "AIRFLOW_TUNING_BUCKET": EXAMPLE_BUCKET,
-                "AIRFLOW_TUNING_POLL_INTERVAL": "1",
+                "AIRFLOW_TUNING_BUCKET": self.bucket,
+                "AIRFLOW_TUNING_POLL_INTERVAL": self.poll_interval,
             }
         )
         return env
@@ -122,11 +129,11 @@ class AirflowStack:
         self._fernet = _fernet_key()
         self._jwt_secret = secrets.token_urlsafe(32)
         self._api_secret = secrets.token_urlsafe(32)
-        (self.home / "passwords.json").write_text(json.dumps({USERNAME: PASSWORD}))
+        (self.home / "passwords.json").write_text(json.dumps({USERNAME: self.password}))
         self.postgres.start()
         self.timings["postgres"] = time.monotonic() - t0
         self.emulator.start()
-        for bucket in (*buckets, EXAMPLE_BUCKET):
+        for bucket in (*buckets, self.bucket):
             self.emulator.create_bucket(bucket)
         self.timings["emulator"] = time.monotonic() - t0
         env = self.airflow_env()
@@ -135,7 +142,7 @@ class AirflowStack:
         for name in COMPONENTS:
             self.components[name] = self._component(name, env).start()
         wait_for_port(self.api_port, 120, self.components["api-server"])
-        self.rest = AirflowRest(self.api_url, USERNAME, PASSWORD)
+        self.rest = AirflowRest(self.api_url, USERNAME, self.password)
         self.wait_healthy(timeout=120)
         self.timings["ready"] = time.monotonic() - t0
         return self
@@ -149,6 +156,8 @@ class AirflowStack:
             raise RuntimeError(f"airflow db migrate failed ({result.returncode}):\n{result.stderr[-4000:]}")
 
     def _component(self, name: str, env: dict[str, str]) -> ManagedProcess:
+        # No log servers: Airflow 3.3's serve-logs binds every interface and has no host setting; with the
+        # LocalExecutor the API server reads task and trigger logs from the shared local folder instead.
         argv = {
             "api-server": ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(self.api_port)],
             "scheduler": ["airflow", "scheduler", "--skip-serve-logs"],
