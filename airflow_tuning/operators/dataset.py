@@ -75,7 +75,13 @@ class UploadDatasetOperator(BaseOperator):
 
     Returns (XCom): ``training_dataset_uri``, ``validation_dataset_uri`` (None without validation data),
     ``manifest_uri``, ``examples`` (training examples), ``validation_examples``, ``invalid``,
-    ``duplicates``, ``sha256``, ``changed``.
+    ``duplicates``, ``sha256``, ``changed``. The same dict is the emitted Asset event's ``extra``.
+
+    :raises AirflowFailException: invalid data (every bad record as ``FILE:LINE: reason``; nothing is
+        uploaded, no retry), a source that does not exist, a CSV without the named columns, or a
+        destination bucket that does not exist (the message says how to create it).
+    :raises ValueError: invalid arguments, when the DAG is parsed (``format``, ``on_invalid``,
+        ``destination``).
     """
 
     template_fields: Sequence[str] = (

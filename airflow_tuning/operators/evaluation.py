@@ -84,7 +84,11 @@ class EvaluateTunedModelOperator(BaseOperator):
     "report_uri"}`` (``report.json`` sits next to the HTML), plus ``checkpoints`` and ``best_checkpoint`` when
     checkpoints are compared. A failing gate raises ``AirflowFailException`` (no retry: the evaluation is
     deterministic and would fail again, paying for every call) after pushing the same dict to XCom key
-    ``evaluation_result``; so do an unknown checkpoint id and a reference without a label.
+    ``evaluation_result``; so do an unknown checkpoint id and a reference without a label. The report's URL
+    goes to XCom key ``evaluation_report`` first (the "Evaluation report" link).
+
+    :raises AirflowFailException: the gate failed (thresholds or ``min_improvement``), no retry.
+    :raises AirflowSkipException: the gate failed and ``soft_fail`` is set.
     """
 
     template_fields: Sequence[str] = (
@@ -220,10 +224,11 @@ class PromoteTunedModelOperator(BaseOperator):
     Every promotion records who or what promoted and why (see :mod:`airflow_tuning.evaluation.promotion_record`)
     in the promoted version's description in the Model Registry, with the version and checkpoint that held
     the alias before: ``RollbackChampionOperator`` reads it; the result's ``record`` is the same event.
-    Idempotent: when the alias already names this version nothing is written. Returns ``{"model", "alias",
-    "version", "previous_version", "previous_model", "changed"}``, with ``checkpoint_id`` also ``checkpoint_id``
-    (= ``default_checkpoint_id``), ``previous_checkpoint_id`` (= ``previous_default_checkpoint_id``) and
-    ``checkpoint_changed``; promoting ``previous_model`` again rolls back. Unknown names fail without retries.
+    Idempotent: when the alias already names this version nothing is written. Returns (XCom
+    ``return_value``): ``{"model", "alias", "version", "previous_version", "previous_model", "changed"}``,
+    with ``checkpoint_id`` also ``checkpoint_id`` (= ``default_checkpoint_id``), ``previous_checkpoint_id``
+    (= ``previous_default_checkpoint_id``) and ``checkpoint_changed``; promoting ``previous_model`` again
+    rolls back. Unknown names fail without retries (``AirflowFailException``).
     """
 
     template_fields: Sequence[str] = (

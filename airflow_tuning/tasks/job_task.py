@@ -49,6 +49,12 @@ class TuningJobTask(BaseOperator):
         ``max_transient_errors`` consecutive transient API errors are logged one by one; past it the API counts
         as unavailable and polls go on at ``max_poll_interval``. Transient errors never end a wait; its
         ``timeout`` does.
+    :param poll_interval: first wait between status polls (seconds or a timedelta; default 10 s).
+    :param max_poll_interval: the longest wait between polls (default 150 s).
+    :param poll_multiplier: growth of the wait after each poll (default 1.5).
+    :param poll_jitter: share of the wait taken off at random, so many tasks do not poll in step.
+    :param max_transient_errors: consecutive transient API errors (429, 5xx, dropped connections)
+        logged one by one before the API counts as unavailable.
     """
 
     def __init__(
