@@ -86,15 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         emulator.start()
     except (OSError, ValueError, RuntimeError) as err:
-        print(f"The emulator could not start: {err}", file=sys.stderr)
+        print(f"The emulator could not start: {err} (another emulator on ports {args.port} / {args.storage_port}? "
+              "stop it, or pass --port 0 --storage-port 0 for free ports)", file=sys.stderr)
         return 1
     try:
         for bucket in args.bucket or [default_bucket()]:
             if emulator.storage_client().lookup_bucket(bucket) is None:
                 emulator.create_bucket(bucket)
         print(f"Vertex AI API: {emulator.api_url}")
-        print(f"Cloud Storage: {emulator.storage_url} (buckets: {', '.join(args.bucket or [default_bucket()])})")
-        print(f"Tuning jobs:   {emulator.api_url}/_emulator/ui/")
+        print(f"Cloud Storage: {emulator.storage_url}")
+        print(f"Buckets: {', '.join(args.bucket or [default_bucket()])}")
+        print(f"Tuning job pages: {emulator.api_url}/_emulator/ui/")
         print(f"export AIRFLOW_CONN_GEMINI_TUNING_DEFAULT={shlex.quote(emulator.connection_json())}")
         print("Serving until Ctrl-C.", flush=True)
         while not stop.wait(0.5):

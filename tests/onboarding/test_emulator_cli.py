@@ -75,7 +75,7 @@ def _objects(storage_url: str, bucket: str) -> dict[str, bytes]:
 def test_start_with_the_example_bucket_then_upload_files_and_folders(running_emulator, tmp_path: Path):
     emu = running_emulator
     assert "127.0.0.1" in emu["api"] and "127.0.0.1" in emu["storage"]
-    assert "buckets: tuning-data" in emu["text"] and "export AIRFLOW_CONN_GEMINI_TUNING_DEFAULT=" in emu["text"]
+    assert "Buckets: tuning-data" in emu["text"] and "export AIRFLOW_CONN_GEMINI_TUNING_DEFAULT=" in emu["text"]
     assert _objects(emu["storage"], "tuning-data") == {}  # the example DAGs' bucket exists, empty
 
     (tmp_path / "week1.jsonl").write_text('{"a": 1}\n')
