@@ -28,6 +28,8 @@ CLASSES = {
         "airflow_tuning.operators.cancel.CancelTuningJobOperator",
         "airflow_tuning.operators.evaluation.EvaluateTunedModelOperator",
         "airflow_tuning.operators.evaluation.PromoteTunedModelOperator",
+        "airflow_tuning.operators.approval.PromotionApprovalOperator",
+        "airflow_tuning.operators.promotion.RollbackChampionOperator",
         "airflow_tuning.operators.gemini_api.DeleteTunedModelOperator",
         "airflow_tuning.tasks.job_task.TuningJobTask",
     ],
