@@ -10,6 +10,7 @@ median is taken as the upper bound of its power-of-two bucket, which only ever m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 FACTOR = 20
 FLOOR_BYTES = 20_000
@@ -44,6 +45,12 @@ class LengthTracker:
             return []
         limit = max(FLOOR_BYTES, FACTOR * self.median_bound())
         return sorted(((n, line) for n, line in self.long if n > limit), key=lambda item: item[1])
+
+    def report_to(self, report: Any, source: Any) -> None:
+        """Add the warnings for ``source`` (named as its problems are: ``FILE:LINE``, or ``line N``)."""
+        where = "line {line}" if source.display == "" else f"{source.display or source.name}:{{line}}"
+        for text in self.warnings(where):
+            report.add_warning(text)
 
     def warnings(self, location: str) -> list[str]:
         """One warning per flagged record (the first ``MAX_LISTED``, then a count); ``location`` takes

@@ -297,8 +297,7 @@ class _Scan:
         decode, sha256, seen_add = _decode, _sha256, seen.add
         records_n = blank = valid = duplicates = tokens_total = 0
         countdown = PROGRESS_EVERY
-        lengths = LengthTracker()
-        measure = lengths.add
+        measure = (lengths := LengthTracker()).add
         for number, payload in records:
             if type(payload) is bytes and payload and not payload.isspace():
                 records_n += 1
@@ -365,9 +364,7 @@ class _Scan:
         report.duplicates += duplicates
         report.estimated_tokens += tokens_total
         report.kinds.update({kind: n for kind, n in kinds.items() if n})
-        where = "line {line}" if source.display == "" else f"{source.display or source.name}:{{line}}"
-        for text in lengths.warnings(where):
-            report.add_warning(text)
+        lengths.report_to(report, source)
 
     def _tick(self, current: SourceStats, records: int, size: int) -> None:
         now = time.monotonic()
