@@ -1,4 +1,4 @@
-"""Drill 10: ``make airflow`` as a new user runs it, opened in headless Chromium, then Ctrl-C.
+"""Drill 9c: ``make airflow`` as a new user runs it, opened in headless Chromium, then Ctrl-C.
 
 The entry point starts its own stack (PostgreSQL, scheduler, dag-processor, triggerer, API server, emulator)
 with the example DAGs and a DAG folder of the user's; the drill logs in with the printed login, finds both
@@ -68,7 +68,7 @@ def _postgres_processes(log: str) -> list[psutil.Process]:
     return found
 
 
-@pytest.mark.drill(name="10 make airflow: UI, own DAGs, loopback, Ctrl-C")
+@pytest.mark.drill(name="9c make airflow: UI, own DAGs, loopback, Ctrl-C")
 @pytest.mark.timeout(900)
 def test_make_airflow_serves_the_ui_on_loopback_and_stops_on_ctrl_c(tmp_path: Path, browser_page):  # noqa: F811
     mine = tmp_path / "my_dags"
