@@ -59,3 +59,17 @@ def ensure_chromium() -> str:
         f"{CHROMIUM} is missing and could not be installed: run `apt-get install chromium` as root "
         "(the UI drill drives Debian's chromium through Playwright; it never runs `playwright install`)"
     )
+
+
+def ensure_redis() -> str:
+    """Path of ``redis-server`` (the Celery broker of the distributed drills), installing Debian's package as
+    root when it is missing."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    if _apt_install("redis-server") and (found := shutil.which("redis-server")):
+        return found
+    raise MissingTool(
+        "redis-server is not on PATH and could not be installed: run `apt-get install redis-server` as root "
+        "(the distributed drills use it as the Celery broker on a loopback port)"
+    )
