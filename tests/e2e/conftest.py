@@ -21,7 +21,6 @@ import atexit
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 

@@ -13,8 +13,15 @@ import time
 
 import pytest
 
-from tests.e2e.harness.drills import cancel_requests, create_requests, jobs_of, ready_dag, unique_label
-from tests.e2e.harness.drills import upload_training_data, wait_until
+from tests.e2e.harness.drills import (
+    cancel_requests,
+    create_requests,
+    jobs_of,
+    ready_dag,
+    unique_label,
+    upload_training_data,
+    wait_until,
+)
 from tests.e2e.harness.facts import trigger_owners, triggerer_jobs, triggerers_that_ran
 
 DAG_ID = "e2e_tune"
