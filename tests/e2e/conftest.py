@@ -66,7 +66,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if E2E_DIR not in Path(str(item.path)).parents:
             continue
-        if skip_all:
+        if skip_all and item.get_closest_marker("drill"):
             item.add_marker(pytest.mark.skip(reason="E2E_SKIP=1"))
         elif item.get_closest_marker("drill") and not item.get_closest_marker("fast_drill") and not run_all:
             item.add_marker(pytest.mark.skip(reason=SLOW_REASON))
