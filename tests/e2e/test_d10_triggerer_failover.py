@@ -41,11 +41,15 @@ def test_surviving_triggerer_adopts_the_killed_ones_triggers(e2e_stack, drill):
     before = emulator.stats()
     run_ids = [rest.trigger(DAG_ID, {"label": label, "duration_ms": JOB_MS})["dag_run_id"] for _ in range(RUNS)]
 
-    def all_owned() -> dict[str, int] | None:
+    def all_running() -> dict[str, int] | None:
+        """Every wait owned by a triggerer (trigger table) that has started it (its trigger log exists)."""
         owners = trigger_owners(e2e_stack, DAG_ID, "tune", run_ids)
-        return owners if len(owners) == RUNS and all(owners.values()) else None
+        if len(owners) < RUNS or not all(owners.values()):
+            return None
+        started = all(owners[r] in triggerers_that_ran(e2e_stack, DAG_ID, r, "tune") for r in run_ids)
+        return owners if started else None
 
-    owners = wait_until(all_owned, 300, f"all {RUNS} waits deferred and owned by a triggerer", interval=1)
+    owners = wait_until(all_running, 300, f"all {RUNS} waits running in a triggerer", interval=1)
     names = triggerer_jobs(e2e_stack)
     by_triggerer: dict[int, list[str]] = {}
     for run_id, job_id in owners.items():
