@@ -10,7 +10,8 @@ the deadline costs nothing: no task fails, no job is cancelled, none is created 
 The outage lasts until more calls have failed than the old give-up rule allowed for every wait twice over
 ((``max_transient_errors`` + 1) polls of ``retry_attempts`` calls each), and until every job has ended in the
 emulator meanwhile: the waits must notice the ends once the API answers again. Facts: the fault plan's
-injected count, the task tries, the emulator's create and cancel requests and job records.
+injected count, each wait's trigger log (its one WARNING that it treats the API as unavailable: the budget
+was exceeded for every wait), the task tries, the emulator's create and cancel requests and job records.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ DAG_ID = "e2e_outage_fleet"
 RUNS = 20
 JOB_MS = 30_000
 MAX_TRANSIENT_ERRORS = 1  # as the DAG sets it
+UNAVAILABLE = "treating it as unavailable"  # the trigger's one WARNING once the budget is exceeded
 BUDGET_CALLS = RUNS * (MAX_TRANSIENT_ERRORS + 1) * RETRY_EXTRAS["retry_attempts"]
 
 
@@ -78,6 +80,8 @@ def test_api_outage_longer_than_the_budget_orphans_nothing_and_pays_nothing_twic
         deferred_at_outage_end=len(still_deferred),
     )
     assert len(still_deferred) == RUNS, "every wait must outlast the outage (its trigger still there)"
+    past_budget = [r for r in run_ids if UNAVAILABLE in _trigger_text(e2e_stack, r)]
+    assert len(past_budget) == RUNS, f"only {len(past_budget)} waits logged the API as unavailable"
     failed = {r: run["state"] for r, run in finished.items() if run["state"] != "success"}
     assert not failed, f"every run must succeed once the API is back: {failed}"
     for run_id in run_ids:
@@ -87,3 +91,7 @@ def test_api_outage_longer_than_the_budget_orphans_nothing_and_pays_nothing_twic
     assert all(j["state"] == "JOB_STATE_SUCCEEDED" for j in jobs), "no orphan: every job belongs to a successful run"
     assert create_requests(after) - create_requests(before) == RUNS
     assert cancel_requests(after) == cancel_requests(before), "an outage shorter than the deadline cancels nothing"
+
+
+def _trigger_text(stack, run_id: str) -> str:
+    return "".join(p.read_text(errors="replace") for p in stack.trigger_logs(DAG_ID, run_id, "tune"))
