@@ -100,7 +100,8 @@ class TempPostgres:
 
     def restart(self) -> None:
         """``pg_ctl restart -m fast``: every connection is cut, the server is back with the same options."""
-        self._check("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "restart")
+        # -l: the new server must not inherit our pipes (pg_ctl -w would wait for them to close).
+        self._check("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "-t", "60", "restart")
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Read the metadata database directly (facts the REST API does not expose, e.g. trigger owners)."""

@@ -73,3 +73,17 @@ def ensure_redis() -> str:
         "redis-server is not on PATH and could not be installed: run `apt-get install redis-server` as root "
         "(the distributed drills use it as the Celery broker on a loopback port)"
     )
+
+
+def ensure_celery_executor() -> None:
+    """The CeleryExecutor must import (the Celery provider and the installed celery must fit each other)."""
+    import sys
+
+    probe = "from airflow.providers.celery.executors.celery_executor import CeleryExecutor"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    if result.returncode:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MissingTool(
+            f"the CeleryExecutor does not import ({last}): install apache-airflow-providers-celery with a celery "
+            "release it supports (pip show apache-airflow-providers-celery celery), e.g. from constraints.txt"
+        )

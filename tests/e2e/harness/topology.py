@@ -51,12 +51,14 @@ class StackPool:
         return self.current
 
     def _start(self, topology: str) -> AirflowStack:
-        from tests.e2e.harness.requirements import ensure_postgres, ensure_redis
+        from tests.e2e.harness.requirements import ensure_celery_executor, ensure_postgres, ensure_redis
 
         extra_path = ensure_postgres()
         root = Path(tempfile.mkdtemp(prefix=f"airflow-tuning-e2e-{topology}-"))
         if topology == "distributed":
             from tests.e2e.harness.distributed_stack import DistributedStack
+
+            ensure_celery_executor()
 
             stack: AirflowStack = DistributedStack(root, extra_path, redis_binary=ensure_redis())
         else:
