@@ -32,7 +32,7 @@ from tests.e2e.harness.facts import trigger_owners
 
 DAG_ID = "e2e_outage_fleet"
 RUNS = 20
-JOB_MS = 30_000
+JOB_MS = 150_000  # longer than 20 task starts on 4 worker slots: the outage begins with every wait on
 MAX_TRANSIENT_ERRORS = 1  # as the DAG sets it
 UNAVAILABLE = "treating it as unavailable"  # the trigger's one WARNING once the budget is exceeded
 BUDGET_CALLS = RUNS * (MAX_TRANSIENT_ERRORS + 1) * RETRY_EXTRAS["retry_attempts"]
@@ -51,7 +51,11 @@ def test_api_outage_longer_than_the_budget_orphans_nothing_and_pays_nothing_twic
 
     def all_owned() -> dict | None:
         owners = trigger_owners(e2e_stack, DAG_ID, "tune", run_ids)
-        return owners if len(owners) == RUNS and all(owners.values()) else None
+        if len(owners) == RUNS and all(owners.values()):
+            return owners
+        ended = [r for r in run_ids if rest.run(DAG_ID, r)["state"] in ("success", "failed")]
+        assert not ended, f"{len(ended)} runs ended before all {RUNS} were deferred: raise JOB_MS"
+        return None
 
     owners = wait_until(all_owned, 420, f"all {RUNS} waits deferred in a triggerer", interval=1)
     emulator.set_faults([{"route": ".*", "status": 503}], seed=14)  # every Vertex AI call fails
