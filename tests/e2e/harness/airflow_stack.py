@@ -106,6 +106,10 @@ class AirflowStack:
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
                 "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "5",
                 "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+                # Task starts on a loaded 2-core machine can keep the API server busy for more than the default
+                # 5 s; a start that times out is reported failed before the task ran (a drill failure that says
+                # nothing about the product).
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
                 "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
                 "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",

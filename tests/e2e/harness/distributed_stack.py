@@ -46,9 +46,6 @@ class DistributedStack(AirflowStack):
                 "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
                 "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(TASK_HEARTBEAT_TIMEOUT_S),
-                # Four task starts at once on a shared 2-core machine can keep the API server busy for more
-                # than the default 5 s; a start that times out is reported failed and costs a retry.
-                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.e2e.harness.hostname.component_hostname",
                 "PYTHONPATH": str(REPO),
             }
