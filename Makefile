@@ -37,8 +37,9 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
+# Every drill, on the single-machine and on the distributed (Celery, two triggerers) topology; one table.
 drills: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e -m drill
+	$(BIN)/python tests/e2e/drills_report.py --topology both
 
 emulator: $(STAMP)
 	$(BIN)/airflow-tuning emulator --port 8765

@@ -68,6 +68,7 @@ def _postgres_processes(log: str) -> list[psutil.Process]:
     return found
 
 
+@pytest.mark.local_only  # starts its own single-machine stack
 @pytest.mark.drill(name="9c make airflow: UI, own DAGs, loopback, Ctrl-C")
 @pytest.mark.timeout(900)
 def test_make_airflow_serves_the_ui_on_loopback_and_stops_on_ctrl_c(tmp_path: Path, browser_page):  # noqa: F811
