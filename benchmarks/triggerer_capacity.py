@@ -203,7 +203,7 @@ async def steady_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str
     random.Random(0).shuffle(delays)
 
     probe = await prepare(emu, jobs[0][0])
-    gets_before = (await probe.gets_at())[1]
+    answers = await count_requests()  # in the client: the emulator's stats route visits every job
     rss_before, cpu_before = rss_mb(), cpu_seconds()
     with PeakRss() as peak:
         t0 = time.time()
@@ -213,15 +213,15 @@ async def steady_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str
         tasks = [asyncio.create_task(watch(t, r)) for t, r in zip(triggers, records, strict=True)]
         cap = policy.max_poll_interval
         window = (t0 + start_spread + ramp_seconds(policy) + cap, min(end for _, end in jobs) - cap)
-        snapshots = None
-        if window[1] - window[0] >= 2 * cap:
-            snapshots = await asyncio.gather(probe.gets_at(window[0]), probe.gets_at(window[1]))
-        else:
-            note("no steady-state window: jobs too short for the start spread and poll ramp")
         await asyncio.gather(*tasks)
         wall = time.time() - t0
     cpu = cpu_seconds() - cpu_before
-    gets = (await probe.gets_at())[1] - gets_before
+    snapshots = None
+    if window[1] - window[0] >= 2 * cap:
+        snapshots = [(w, sum(1 for a in answers if a <= w), 0.0) for w in window]
+    else:
+        note("no steady-state window: jobs too short for the start spread and poll ramp")
+    gets = len(answers)
     await probe.close()
     return {"policy": policy, "jobs": jobs, "records": records, "wall": wall, "cpu": cpu, "gets": gets,
             "rss_before": rss_before, "rss_peak": peak.peak, "snapshots": snapshots, "lags": probe.lags,
@@ -265,6 +265,22 @@ async def restart_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[st
             "first_polls": first_polls, "first_polls_answered": len(first), "lags": probe.lags,
             "gc_pauses": probe.gc_pauses,
             "seconds": seconds}
+
+
+async def count_requests() -> list[float]:
+    """When each status request was answered to the shared client (a spy on its ``tunings.get``)."""
+    from airflow_tuning.hooks.tuning import GeminiTuningHook
+
+    tunings = (await GeminiTuningHook.aget_async_genai_client()).tunings
+    real_get, answered = tunings.get, []
+
+    async def get(*, name: str, config: Any = None) -> Any:
+        job = await real_get(name=name, config=config)
+        answered.append(time.time())
+        return job
+
+    tunings.get = get
+    return answered
 
 
 async def count_answers() -> dict[str, float]:
