@@ -203,7 +203,7 @@ async def steady_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str
     random.Random(0).shuffle(delays)
 
     probe = await prepare(emu, jobs[0][0])
-    answers = await count_requests()  # in the client: the emulator's stats route visits every job
+    answers = await count_answers()  # in the client: the emulator's stats route visits every job
     rss_before, cpu_before = rss_mb(), cpu_seconds()
     with PeakRss() as peak:
         t0 = time.time()
@@ -218,7 +218,7 @@ async def steady_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str
     cpu = cpu_seconds() - cpu_before
     snapshots = None
     if window[1] - window[0] >= 2 * cap:
-        snapshots = [(w, sum(1 for a in answers if a <= w), 0.0) for w in window]
+        snapshots = [(w, sum(1 for _, a in answers if a <= w), 0.0) for w in window]
     else:
         note("no steady-state window: jobs too short for the start spread and poll ramp")
     gets = len(answers)
@@ -257,7 +257,7 @@ async def restart_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[st
     await asyncio.gather(*tasks, return_exceptions=True)
     gets = (await probe.gets_at())[1] - gets_before
     await probe.close()
-    first = sorted(answered.values())
+    first = sorted({name: when for name, when in reversed(answered)}.values())  # each job's first answer
     first_polls = first[-1] - t0 if len(first) == n else None
     due = sum(polls_due(policy, seconds - TuningJobTrigger(name).first_poll_delay) for name, _ in jobs)
     return {"cpu": cpu, "gets": gets, "due": due,
@@ -267,8 +267,8 @@ async def restart_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[st
             "seconds": seconds}
 
 
-async def count_requests() -> list[float]:
-    """When each status request was answered to the shared client (a spy on its ``tunings.get``)."""
+async def count_answers() -> list[tuple[str, float]]:
+    """Every status answer to the shared client, as (job, when): a spy on its ``tunings.get``."""
     from airflow_tuning.hooks.tuning import GeminiTuningHook
 
     tunings = (await GeminiTuningHook.aget_async_genai_client()).tunings
@@ -276,23 +276,7 @@ async def count_requests() -> list[float]:
 
     async def get(*, name: str, config: Any = None) -> Any:
         job = await real_get(name=name, config=config)
-        answered.append(time.time())
-        return job
-
-    tunings.get = get
-    return answered
-
-
-async def count_answers() -> dict[str, float]:
-    """When each job's status was first answered to the shared client (a spy on its ``tunings.get``)."""
-    from airflow_tuning.hooks.tuning import GeminiTuningHook
-
-    tunings = (await GeminiTuningHook.aget_async_genai_client()).tunings
-    real_get, answered = tunings.get, {}
-
-    async def get(*, name: str, config: Any = None) -> Any:
-        job = await real_get(name=name, config=config)
-        answered.setdefault(name, time.time())
+        answered.append((name, time.time()))
         return job
 
     tunings.get = get
