@@ -21,16 +21,11 @@ from airflow_tuning.backends import TuningService, tuning_service
 from airflow_tuning.backends.vertex.champion import holder_elsewhere, keep_alias_unique, with_previous_holder
 from airflow_tuning.common.console import report_link
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
-from airflow_tuning.evaluation.checkpoints import LAST, CheckpointError, parse_selection
-from airflow_tuning.evaluation.classification import LabelError
-from airflow_tuning.evaluation.default_checkpoint import requested_checkpoint, set_default_checkpoint
+from airflow_tuning.evaluation.checkpoints import LAST, parse_selection
 from airflow_tuning.evaluation.gate import normalize_thresholds
 from airflow_tuning.evaluation.generation import DEFAULT_MAX_CONCURRENCY
 from airflow_tuning.evaluation.metrics import DEFAULT_METRICS, DEFAULT_PRIMARY_METRIC, resolve_metrics
-from airflow_tuning.evaluation.registry import promote, validate_alias
-from airflow_tuning.evaluation.run import EvaluationPlan, run_evaluation
-from airflow_tuning.evaluation.storage import safe_segment
-from airflow_tuning.evaluation.targets import qualify
+from airflow_tuning.evaluation.registry import validate_alias
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
 from airflow_tuning.operators.promotion import record_decision
@@ -162,11 +157,18 @@ class EvaluateTunedModelOperator(BaseOperator):
         self.gcp_conn_id = gcp_conn_id
 
     def _run_label(self, context: Context) -> str:
+        from airflow_tuning.evaluation.storage import safe_segment
+
         ti = context["ti"]
         task = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}-{ti.map_index}"
         return f"{safe_segment(context['run_id'])}/{safe_segment(task)}"
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # The evaluation machinery (generation, report, chart) loads when a task runs, not when a DAG is parsed.
+        from airflow_tuning.evaluation.checkpoints import CheckpointError
+        from airflow_tuning.evaluation.classification import LabelError
+        from airflow_tuning.evaluation.run import EvaluationPlan, run_evaluation
+
         names = [m.name for m in self.metric_specs]
         plan = EvaluationPlan(
             model=self.model,
@@ -260,7 +262,9 @@ class PromoteTunedModelOperator(BaseOperator):
         self.reason, self.evaluation = reason, evaluation
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_tuning.evaluation.registry import PromotionError
+        from airflow_tuning.evaluation.default_checkpoint import requested_checkpoint, set_default_checkpoint
+        from airflow_tuning.evaluation.registry import PromotionError, promote
+        from airflow_tuning.evaluation.targets import qualify
 
         hook = GeminiTuningHook(self.gcp_conn_id)
         name = qualify(self.model_name, hook.project, hook.location)

@@ -125,12 +125,24 @@ class TuningJobTrigger(BaseTrigger):
     async def _client(self) -> Any:
         return await self.service.async_tunings_client(GeminiTuningHook, self.gcp_conn_id)
 
+    @property
+    def first_poll_delay(self) -> float:
+        """Seconds before the first poll: a per-job offset within ``poll_interval``, the same on every run.
+
+        Spreads the first polls of a triggerer that (re)starts with thousands of deferred tasks over the
+        first poll interval, so they neither leave in one burst nor stall the event loop.
+        """
+        return self.policy.first_poll_offset("\n".join(self.tuning_job_names))
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         names = self.tuning_job_names
-        self.log.info("Waiting on tuning job(s) %s (poll policy %s)", ", ".join(names), self.policy)
+        first = self.first_poll_delay
+        self.log.info(
+            "Waiting on tuning job(s) %s (poll policy %s; first poll in %.1f s)", ", ".join(names), self.policy, first
+        )
         try:
             client = ProgressLog(await self._client(), self.log)
-            result = await wait_async(client, names, self.policy, self.deadline, self.log)
+            result = await wait_async(client, names, self.policy, self.deadline, self.log, first_delay=first)
         except asyncio.CancelledError:
             raise
         except Exception as err:
