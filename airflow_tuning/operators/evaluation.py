@@ -34,6 +34,7 @@ from airflow_tuning.evaluation.targets import qualify
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
 from airflow_tuning.operators.promotion import record_decision
+from airflow_tuning.tasks.lineage import alias_lineage, evaluation_lineage, hook_where
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -188,6 +189,7 @@ class EvaluateTunedModelOperator(BaseOperator):
             )
         except (CheckpointError, LabelError) as err:
             raise AirflowFailException(str(err)) from None
+        self._lineage = (outcome, hook_where(hook))
         ti = context["ti"]
         ti.xcom_push(key=EvaluationReportLink.xcom_key, value=storage_object_console_url(outcome.html_uri))
         if outcome.gate.passed:
@@ -196,6 +198,19 @@ class EvaluateTunedModelOperator(BaseOperator):
         if self.soft_fail:
             raise AirflowSkipException(outcome.failure_message())
         raise AirflowFailException(outcome.failure_message())
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Evaluation data and both models in, the report out, the metrics in the ``gemini_evaluation`` facet."""
+        outcome, where = getattr(self, "_lineage", (None, {}))
+        return evaluation_lineage(
+            eval_dataset_uri=self.eval_dataset_uri, model=self.model, baseline=self.baseline, where=where,
+            result=outcome.result if outcome else None,
+            report_uris=(outcome.json_uri, outcome.html_uri) if outcome else (),
+        )
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """A failed gate still wrote its report: the same lineage, ``passed`` false."""
+        return self.get_openlineage_facets_on_complete(task_instance)
 
 
 class PromoteTunedModelOperator(BaseOperator):
@@ -284,4 +299,11 @@ class PromoteTunedModelOperator(BaseOperator):
             )
         else:
             self.log.info("Alias %r already names %s; nothing to change", promotion.alias, promotion.model)
-        return {**result, **(default.as_dict() if default else {}), "record": record}
+        result = {**result, **(default.as_dict() if default else {}), "record": record}
+        self._lineage = (result, hook_where(hook))
+        return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The model version in; the alias (``models/ID@alias``) that now names it out."""
+        promotion, where = getattr(self, "_lineage", (None, {}))
+        return alias_lineage(promotion, model_name=self.model_name, alias=self.alias, where=where)

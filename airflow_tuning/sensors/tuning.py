@@ -76,6 +76,7 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
             raise AirflowFailException(str(err)) from None
 
     def _observe(self, context: Context, job: Any) -> None:
+        self._lineage_job = job
         if self._job_name != job.name:
             self._job_name = job.name
             url = self._announce(context, job.name)

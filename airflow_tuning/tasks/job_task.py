@@ -73,6 +73,8 @@ class TuningJobTask(BaseOperator):
             poll_multiplier=poll_multiplier, poll_jitter=poll_jitter, max_transient_errors=max_transient_errors,
         )  # fmt: skip  (validated when the DAG is parsed)
         self.poll_settings = policy.to_kwargs()
+        self._lineage_summary: dict[str, Any] | None = None
+        self._lineage_job: Any = None
 
     @property
     def policy(self) -> PollPolicy:
@@ -100,6 +102,7 @@ class TuningJobTask(BaseOperator):
     ) -> dict[str, Any]:
         """The one verdict -> outcome rule: succeed returns the summary; ``skip`` verdicts (and any failure
         when ``skip`` is set) skip; the rest raise ``fail`` with the verdict's message."""
+        self._lineage_summary = summary
         if verdict.action == "succeed":
             self.log.info(
                 "%s; tuned model %s, endpoint %s", verdict.message, summary.get("tuned_model"), summary.get("endpoint")
@@ -108,6 +111,40 @@ class TuningJobTask(BaseOperator):
         if skip or verdict.action == "skip":
             raise AirflowSkipException(verdict.message)
         raise fail(verdict.message)
+
+    # -- OpenLineage ----------------------------------------------------------------------------------
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Training and validation data (and the parent model version) in, the tuned model version out."""
+        return self._job_lineage(failed=False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """The data the failed job read; no model came out of it."""
+        return self._job_lineage(failed=True)
+
+    def _job_lineage(self, *, failed: bool) -> Any:
+        from airflow_tuning.tasks.lineage import tuning_lineage
+
+        summary = self._lineage_summary or {}
+        return tuning_lineage(summary, job=self._lineage_job_object(summary), failed=failed, **self._lineage_request())
+
+    def _lineage_request(self) -> dict[str, Any]:
+        """What the task itself knows of the request (method, hyperparameters, data); the sensor knows none."""
+        return {}
+
+    def _lineage_job_object(self, summary: dict[str, Any]) -> Any:
+        """The ended job, for the stats only it carries (billable tokens): the one this task saw, or, after
+        a deferred wait, one ``get`` (best effort: lineage never fails a task)."""
+        name = summary.get("tuning_job")
+        job = self._lineage_job
+        if not name or (job is not None and getattr(job, "name", None) == name):
+            return job
+        if not is_ended(summary.get("state")):
+            return None
+        try:
+            return self.service.get(self._tunings_client(), name)
+        except Exception as err:
+            self.log.warning("No tuning statistics for lineage: %s: %s", type(err).__name__, err)
+            return None
 
     def _defer_on(self, names: Sequence[str], *, cancel_on_kill: bool, timeout: Any) -> None:
         """Wait in the triggerer; the trigger enforces ``timeout`` itself (cancelling first if asked)."""
