@@ -95,7 +95,7 @@ class ConnectionSettings:
         if isinstance(keyfile, str) and keyfile.strip():
             try:
                 keyfile = json.loads(keyfile)
-            except ValueError as err:
+            except json.JSONDecodeError as err:
                 raise ConnectionConfigError(
                     f"Connection {conn_id!r}: field 'keyfile_dict' is not valid JSON "
                     f"(line {err.lineno}, column {err.colno}: {err.msg})"

@@ -92,7 +92,7 @@ def _credential_config(where: str, value: Any) -> str | dict[str, Any] | None:
         return text
     try:
         parsed = json.loads(text)
-    except ValueError as err:
+    except json.JSONDecodeError as err:
         raise ConnectionConfigError(
             f"{where}: field 'credential_config_file' is not valid JSON (line {err.lineno}, column {err.colno})"
         ) from None

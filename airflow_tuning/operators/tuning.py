@@ -219,7 +219,8 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     def is_job_succeeded(self, status: str) -> bool:
         return status == SUCCEEDED
 
-    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any] | None:
+    # Returns the result too (the mixin ignores it; get_job_result reads the same self._result).
+    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any] | None:  # type: ignore[override]
         job = self._current_job(str(external_id), context)
         if not self.wait_for_completion:
             self.log.info("Not waiting for tuning job %s (state %s)", job.name, short_state(job.state))

@@ -153,7 +153,8 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
                 self._transient_errors = value
             return self._transient_errors
         if value is None:
-            return int(store.get(TRANSIENT_ERRORS_KEY, 0) or 0)
+            stored: Any = store.get(TRANSIENT_ERRORS_KEY, 0)
+            return int(stored or 0)
         if value or store.get(TRANSIENT_ERRORS_KEY):
             store.set(TRANSIENT_ERRORS_KEY, value)
         return value

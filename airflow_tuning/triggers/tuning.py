@@ -166,7 +166,7 @@ class TuningJobTrigger(BaseTrigger):
         return job is not None and is_ended(job.state)
 
     async def _cancel(self, names: Sequence[str]) -> list[str]:
-        cancelled = []
+        cancelled: list[str] = []
         if not names:
             return cancelled
         client = await self._client()
