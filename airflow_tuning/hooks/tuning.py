@@ -139,25 +139,25 @@ class GeminiTuningHook(BaseHook):
 
     # -- async, shared --------------------------------------------------------------------------------
     @classmethod
-    async def aget_settings(cls, gcp_conn_id: str) -> ConnectionSettings:
+    async def aget_settings(cls, gcp_conn_id: str, location: str | None = None) -> ConnectionSettings:
         conn = await BaseHook.aget_connection(gcp_conn_id)
-        return settings_from_connection(conn)
+        return settings_from_connection(conn, location=location)
 
     @classmethod
-    async def aget_async_genai_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
-        """A google-genai async client for triggers, shared per connection and event loop."""
-        return await cls._shared_async_client(gcp_conn_id, "genai", lambda s: build_genai_client(s).aio)
+    async def aget_async_genai_client(cls, gcp_conn_id: str = default_conn_name, location: str | None = None) -> Any:
+        """A google-genai async client for triggers, shared per connection (and location) and event loop."""
+        return await cls._shared_async_client(gcp_conn_id, "genai", lambda s: build_genai_client(s).aio, location)
 
     @classmethod
-    async def _shared_async_client(cls, gcp_conn_id: str, kind: str, build: Any) -> Any:
+    async def _shared_async_client(cls, gcp_conn_id: str, kind: str, build: Any, location: str | None = None) -> Any:
         """One client per (connection, kind, event loop), the loop itself checked through a weak reference:
         a loop id can be reused by a later loop, and an HTTP pool must not outlive its loop."""
         loop = asyncio.get_running_loop()
-        key = (f"{gcp_conn_id}#{kind}", id(loop))
+        key = (f"{gcp_conn_id}#{kind}" + (f"@{location}" if location else ""), id(loop))
         entry = cls._async_clients.get(key)
         if entry is not None and entry[0]() is loop:
             return entry[1]
-        settings = await cls.aget_settings(gcp_conn_id)
+        settings = await cls.aget_settings(gcp_conn_id, location)
         # Building a client (credentials, SDK set-up) takes a few hundred ms: never on the event loop.
         built = await asyncio.to_thread(build, settings)
         with cls._async_lock:
@@ -195,11 +195,11 @@ class GeminiTuningHook(BaseHook):
         return self.gemini_api_genai_client
 
     @classmethod
-    async def aget_gemini_api_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
+    async def aget_gemini_api_client(cls, gcp_conn_id: str = default_conn_name, location: str | None = None) -> Any:
         """The async Developer-API client for triggers, shared per connection and event loop."""
         from airflow_tuning.backends.gemini_api.client import build_async_gemini_api_client
 
-        return await cls._shared_async_client(gcp_conn_id, "gemini_api", build_async_gemini_api_client)
+        return await cls._shared_async_client(gcp_conn_id, "gemini_api", build_async_gemini_api_client, location)
 
     def get_tunings_client(self, backend: Any = None) -> Any:
         """The client whose ``tunings.get`` / ``tunings.cancel`` serve ``backend`` (a service or its name)."""

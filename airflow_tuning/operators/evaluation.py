@@ -76,7 +76,8 @@ class EvaluateTunedModelOperator(BaseOperator):
     :param worst_examples: how many of the weakest examples the report shows in full.
     :param soft_fail: when the gate fails, skip the task instead of failing it, so a DAG can branch.
     :param progress_interval: seconds between progress log lines.
-    :param gcp_conn_id: a ``gemini_tuning`` connection.
+    :param gcp_conn_id: a ``gemini_tuning`` connection, or a ``google_cloud_platform`` one.
+    :param location: Vertex AI region for a ``google_cloud_platform`` connection (default ``us-central1``).
     :param backend: ``vertex`` (default), ``gemini_api`` or a ``TuningService``; with ``gemini_api``, ``model``
         and ``baseline`` are Gemini Developer API models (``tunedModels/{id}``, the run's operation, or
         ``models/gemini-...``), called with the connection's ``gemini_api_key``; data and report stay in GCS.
@@ -120,6 +121,7 @@ class EvaluateTunedModelOperator(BaseOperator):
         soft_fail: bool = False,
         progress_interval: float = 5.0,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        location: str | None = None,
         backend: str | TuningService | None = None,
         checkpoints: str | Sequence[str] = LAST,
         label_pattern: str | None = None,
@@ -157,6 +159,7 @@ class EvaluateTunedModelOperator(BaseOperator):
         self.soft_fail = soft_fail
         self.progress_interval = progress_interval
         self.gcp_conn_id = gcp_conn_id
+        self.location = location
 
     def _run_label(self, context: Context) -> str:
         ti = context["ti"]
@@ -182,7 +185,7 @@ class EvaluateTunedModelOperator(BaseOperator):
             checkpoints=self.checkpoints,
             label_pattern=self.label_pattern,
         )
-        hook = GeminiTuningHook(self.gcp_conn_id)
+        hook = GeminiTuningHook(self.gcp_conn_id, location=self.location)
         try:  # a wrong checkpoint id or unlabelled data would fail the same way on every retry
             outcome = run_evaluation(
                 plan, service=self.service, clients=hook, run_label=self._run_label(context), log=self.log
@@ -223,7 +226,8 @@ class PromoteTunedModelOperator(BaseOperator):
         holder is then the ``previous_model``).
     :param checkpoint_id: make this checkpoint the version's default first (what ``@alias`` serves and
         continuous tuning starts from), e.g. ``"{{ ti.xcom_pull('evaluate')['best_checkpoint'] }}"``.
-    :param gcp_conn_id: a ``gemini_tuning`` connection.
+    :param gcp_conn_id: a ``gemini_tuning`` connection, or a ``google_cloud_platform`` one.
+    :param location: Vertex AI region for a ``google_cloud_platform`` connection (default ``us-central1``).
     :param approval_task_id: an ``ApprovalOperator`` upstream: its approver is recorded as who promoted; when
         it did not run (skipped: no approval required) the promotion is recorded as ``promoted_by``.
     :param promoted_by: who or what decided, default ``"automatic gate"``.
@@ -256,6 +260,7 @@ class PromoteTunedModelOperator(BaseOperator):
         promoted_by: str | None = None,
         reason: str | None = None,
         evaluation: Any = None,
+        location: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -266,11 +271,12 @@ class PromoteTunedModelOperator(BaseOperator):
         self.gcp_conn_id = gcp_conn_id
         self.approval_task_id, self.promoted_by = approval_task_id, promoted_by
         self.reason, self.evaluation = reason, evaluation
+        self.location = location
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_tuning.evaluation.registry import PromotionError
 
-        hook = GeminiTuningHook(self.gcp_conn_id)
+        hook = GeminiTuningHook(self.gcp_conn_id, location=self.location)
         name = qualify(self.model_name, hook.project, hook.location)
         client, retry, default = hook.get_model_service_client(), hook.api_core_retry, None
         try:

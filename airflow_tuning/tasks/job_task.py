@@ -40,7 +40,11 @@ class TuningJobTask(BaseOperator):
 
     :param backend: the tuning service: ``"vertex"`` (default), ``"gemini_api"``, or a
         :class:`~airflow_tuning.backends.base.TuningService`.
-    :param gcp_conn_id: ``gemini_tuning`` connection.
+    :param gcp_conn_id: a ``gemini_tuning`` connection, or a Google provider ``google_cloud_platform`` one
+        (e.g. ``google_cloud_default``).
+    :param location: Vertex AI region, for a ``google_cloud_platform`` connection (which has none); given
+        with a ``gemini_tuning`` connection it replaces the connection's. Default: the connection's, else
+        ``us-central1``.
     :param poll: the poll policy: a :class:`~airflow_tuning.jobs.polling.PollPolicy` or a mapping of its
         settings (``poll_interval``, ``max_poll_interval``, ``poll_multiplier``, ``poll_jitter``,
         ``max_transient_errors``). Each setting may also be given as a keyword argument of its own, which
@@ -56,6 +60,7 @@ class TuningJobTask(BaseOperator):
         *,
         backend: str | TuningService | None = None,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        location: str | None = None,
         poll: PollPolicy | dict[str, Any] | None = None,
         poll_interval: float | timedelta | None = None,
         max_poll_interval: float | timedelta | None = None,
@@ -68,6 +73,7 @@ class TuningJobTask(BaseOperator):
         self.service = tuning_service(backend)
         self.backend = self.service.name
         self.gcp_conn_id = gcp_conn_id
+        self.location = location
         policy = PollPolicy.of(
             poll, poll_interval=poll_interval, max_poll_interval=max_poll_interval,
             poll_multiplier=poll_multiplier, poll_jitter=poll_jitter, max_transient_errors=max_transient_errors,
@@ -82,7 +88,7 @@ class TuningJobTask(BaseOperator):
 
     @cached_property
     def hook(self) -> GeminiTuningHook:
-        return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
+        return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id, location=self.location)
 
     def _tunings_client(self) -> Any:
         """The client whose ``tunings.get`` / ``tunings.cancel`` serve this task's service."""
@@ -159,6 +165,7 @@ class TuningJobTask(BaseOperator):
                 timeout=timeout,
                 cancel_on_kill=cancel_on_kill,
                 backend=self.service,
+                location=self.location,
             )
         )
 

@@ -17,3 +17,11 @@ with DAG(dag_id="google_cloud_connection_tuning", schedule=None, start_date=date
         deferrable=False,
         poll_interval=0.2,
     )
+    CreateTuningJobOperator(  # the region comes from the task; the wait runs in the trigger
+        task_id="tune_in_region",
+        gcp_conn_id="google_cloud_default",
+        location="europe-west4",
+        base_model="gemini-2.5-flash",
+        training_dataset_uri="gs://gcp-conn-data/train.jsonl",
+        poll_interval=0.2,
+    )

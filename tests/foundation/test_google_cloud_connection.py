@@ -167,3 +167,17 @@ def test_tuning_job_through_a_google_cloud_connection(emulator, airflow_db, monk
     summary = xcom(run, "tune")
     assert summary["tuning_job"].startswith(f"projects/{emulator.project}/locations/us-central1/tuningJobs/")
     assert summary["state"] == "JOB_STATE_SUCCEEDED"
+    regional = xcom(run, "tune_in_region")
+    assert regional["tuning_job"].startswith(f"projects/{emulator.project}/locations/europe-west4/tuningJobs/")
+    assert regional["state"] == "JOB_STATE_SUCCEEDED"
+
+
+def test_trigger_carries_the_task_location_and_no_secret():
+    from airflow_tuning.triggers.tuning import TuningJobTrigger
+
+    trigger = TuningJobTrigger("projects/p/locations/europe-west4/tuningJobs/1", gcp_conn_id="google_cloud_default",
+                               location="europe-west4")
+    path, kwargs = trigger.serialize()
+    assert kwargs["location"] == "europe-west4" and kwargs["gcp_conn_id"] == "google_cloud_default"
+    assert TuningJobTrigger(**kwargs).location == "europe-west4"
+    assert "location" not in TuningJobTrigger("projects/p/locations/l/tuningJobs/1").serialize()[1]
