@@ -142,10 +142,11 @@ class TuningJobTask(BaseOperator):
         a deferred wait, one ``get`` (best effort: lineage never fails a task)."""
         name = summary.get("tuning_job")
         job = self._lineage_job
-        if not name or (job is not None and getattr(job, "name", None) == name):
+        if not name:
             return job
-        if not is_ended(summary.get("state")):
-            return None
+        seen = job if job is not None and getattr(job, "name", None) == name else None
+        if not is_ended(summary.get("state")) or (seen is not None and is_ended(getattr(seen, "state", None))):
+            return seen  # still running (no stats yet), or seen ended here
         try:
             return self.service.get(self._tunings_client(), name)
         except Exception as err:

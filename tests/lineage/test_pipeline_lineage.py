@@ -1,8 +1,8 @@
 """The retraining pipeline, run with the OpenLineage provider and its file transport: what trained what.
 
 The DAG runs in a subprocess so that the OpenLineage plugin is configured from the environment from the
-start, as on a real worker (the provider decides once per process whether it is enabled). The emulator
-runs here; the subprocess reaches it over loopback through the same connection.
+start, as on a real worker (the provider decides once per process whether it is enabled). A fresh emulator
+runs here (no champion, no earlier data of other tests); the subprocess reaches it over loopback.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.examples.conftest import BUCKET
+import pytest
+
+BUCKET = "tuning-data"
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "demo" / "data"
@@ -58,9 +60,21 @@ def _names(datasets: list[dict]) -> set[tuple[str, str]]:
     return {(d["namespace"], d["name"]) for d in datasets}
 
 
-def test_retraining_pipeline_emits_what_trained_what(bucket, gemini_conn, tmp_path):
-    bucket.blob("history/history.jsonl").upload_from_filename(str(DATA / "history.jsonl"))
-    result, events = _run_pipeline(tmp_path)
+@pytest.fixture
+def fresh_emulator(airflow_db):
+    from airflow_tuning.emulator import Emulator
+
+    with Emulator(job_duration=2.0) as emu:
+        emu.create_bucket(BUCKET).blob("history/history.jsonl").upload_from_filename(str(DATA / "history.jsonl"))
+        yield emu
+
+
+def test_retraining_pipeline_emits_what_trained_what(fresh_emulator, tmp_path):
+    gemini_conn = fresh_emulator
+    result, events = _run_pipeline(
+        tmp_path, AIRFLOW_CONN_GEMINI_TUNING_DEFAULT=gemini_conn.connection_json(),
+        AIRFLOW_TUNING_BUCKET=BUCKET, AIRFLOW_TUNING_POLL_INTERVAL="0.3",
+    )
     assert result["state"] == "success", result
     assert {e["job"]["namespace"] for e in events} == {"tuning-tests"}
     gs = f"gs://{BUCKET}"
