@@ -74,6 +74,7 @@ def test_every_task_returns_none_without_openlineage_and_lineage_with_it(monkeyp
     from airflow_tuning.operators.dataset import UploadDatasetOperator
     from airflow_tuning.operators.evaluation import EvaluateTunedModelOperator, PromoteTunedModelOperator
     from airflow_tuning.operators.gemini_api import DeleteTunedModelOperator
+    from airflow_tuning.operators.promotion import RollbackChampionOperator
     from airflow_tuning.operators.tuning import (
         CancelTuningJobOperator,
         ContinueTuningOperator,
@@ -91,6 +92,7 @@ def test_every_task_returns_none_without_openlineage_and_lineage_with_it(monkeyp
         EvaluateTunedModelOperator(task_id="evaluate", model=model, eval_dataset_uri="gs://b/v.jsonl"),
         PromoteTunedModelOperator(task_id="promote", model_name=model),
         DeleteTunedModelOperator(task_id="delete", tuned_model_name="tunedModels/x"),
+        RollbackChampionOperator(task_id="rollback", model_name=model.split("@")[0]),
     ]
     for task in tasks:
         assert isinstance(task.get_openlineage_facets_on_complete(None), OperatorLineage), task.task_id
