@@ -45,7 +45,9 @@ class TuningJobTrigger(BaseTrigger):
 
     :param tuning_job_names: full resource names of the jobs to wait on (for ``gemini_api``: operation names
         ``tunedModels/{id}/operations/{op}``, or tuned model names).
-    :param gcp_conn_id: the ``gemini_tuning`` connection (resolved in the triggerer, never serialised).
+    :param gcp_conn_id: the ``gemini_tuning`` (or ``google_cloud_platform``) connection (resolved in the
+        triggerer, never serialised).
+    :param location: the Vertex AI region, overriding the connection's (the task's ``location``).
     :param deadline: absolute epoch seconds; when it passes, jobs are cancelled if ``cancel_on_kill`` and a
         ``timeout`` event is yielded. Absolute so that a restarted triggerer keeps the original deadline.
     :param cancel_on_kill: cancel the jobs when a user kills the deferred task (mark failed / success,
