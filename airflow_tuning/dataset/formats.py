@@ -20,7 +20,7 @@ import msgspec
 from airflow_tuning.dataset.report import SourceError
 from airflow_tuning.dataset.validation import PAIR_INPUT_KEYS, InvalidExample
 
-FORMATS = ("auto", "vertex", "pairs", "csv")
+FORMATS = ("auto", "vertex", "pairs", "csv", "preference", "prompts")
 BOM = b"\xef\xbb\xbf"
 BLOCK_SIZE = 1 << 20
 MAX_LINE_BYTES = 64 << 20

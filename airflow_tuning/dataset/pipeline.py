@@ -37,6 +37,13 @@ from airflow_tuning.dataset.formats import (
     iter_lines,
 )
 from airflow_tuning.dataset.limits import Limits
+from airflow_tuning.dataset.method_scan import (
+    METHOD_FORMATS,
+    PreferenceColumns,
+    manifest_format,
+    scan_source,
+    validation_max,
+)
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
 from airflow_tuning.dataset.sniff import SniffedStream
 from airflow_tuning.dataset.split import DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_MAX, ValidationSelector
@@ -74,6 +81,7 @@ class Options:
     max_problems: int = 20
     limits: Limits = field(default_factory=Limits)
     progress_interval: float = 10.0
+    preference_columns: Any = None  # ``method_scan.PreferenceColumns`` for CSV preference/prompt files
 
     def __post_init__(self) -> None:
         if self.on_invalid not in ON_INVALID:
@@ -105,7 +113,7 @@ class PreparedDataset:
         """What the manifest records about the data (the publisher adds object names and checksums)."""
         report = self.report
         return {
-            "format": "vertex-gemini-sft-jsonl",
+            "format": manifest_format({s.format for s in report.sources}),
             "sha256": self.sha256,
             "examples": report.examples,
             "training_examples": self.train.examples,
@@ -151,7 +159,9 @@ def prepare(sources: Sequence[Source], workdir: str, options: Options | None = N
     train_path = os.path.join(workdir, "train.jsonl")
     candidates_path = os.path.join(workdir, "validation-candidates.jsonl")
     validation_path = os.path.join(workdir, "validation.jsonl")
-    selector = ValidationSelector(options.validation_fraction, options.validation_max)
+    selector = ValidationSelector(
+        options.validation_fraction, validation_max({s.effective_format for s in sources}, options.validation_max)
+    )
     try:
         with open(train_path, "wb", buffering=1 << 20) as train, \
                 open(candidates_path, "wb", buffering=1 << 20) as candidates:
@@ -263,6 +273,9 @@ class _Scan:
         fmt = source.effective_format
         if fmt not in FORMATS:
             raise ValueError(f"{source.name}: unknown format {fmt!r}; expected one of {FORMATS}")
+        if fmt in METHOD_FORMATS:  # preference / prompt data: its own loop, same report, sink and split
+            scan_source(self, source, fmt, sink, self.options.preference_columns or PreferenceColumns())
+            return
         stats = SourceStats(name=source.name, format=fmt)
         self.report.sources.append(stats)
         if source.items is not None:

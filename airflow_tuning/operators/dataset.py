@@ -25,7 +25,7 @@ from airflow_tuning.hooks.tuning import GeminiTuningHook
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-FORMATS = ("auto", "vertex", "pairs", "csv")
+FORMATS = ("auto", "vertex", "pairs", "csv", "preference", "prompts")  # dataset.formats.FORMATS, without its import
 ON_INVALID = ("fail", "skip")
 
 
@@ -46,8 +46,14 @@ class UploadDatasetOperator(BaseOperator):
         merged (e.g. the accumulated history prefix plus this week's files). Templated.
     :param examples: in-line examples (Vertex or pair dicts, or JSON strings), e.g. pulled from XCom; a
         JSON array or JSONL string is accepted too. Templated.
-    :param format: ``auto`` (CSV by ``.csv`` name, otherwise told apart line by line), ``vertex``, ``pairs``
-        or ``csv``.
+    :param format: ``auto`` (CSV by ``.csv`` name, otherwise told apart line by line), ``vertex``, ``pairs``,
+        ``csv``, ``preference`` (Vertex preference JSONL for ``method="preference"``; TRL
+        ``prompt``/``chosen``/``rejected`` JSONL rows and ``.csv`` files with those columns are converted) or
+        ``prompts`` (``contents`` ending with a user turn, for ``method="distillation"``; a CSV's
+        ``prompt_column`` too). Preference validation files hold at most 5,000 examples.
+    :param prompt_column: ``preference``/``prompts`` CSV column of the prompt (default ``prompt``).
+    :param chosen_column: ``preference`` CSV column of the preferred answer (default ``chosen``).
+    :param rejected_column: ``preference`` CSV column of the dispreferred answer (default ``rejected``).
     :param input_column: CSV column of the prompt (default ``input``, else ``text_input``).
     :param output_column: CSV column of the response.
     :param system_instruction: system instruction added to pair and CSV examples. Templated.
@@ -87,6 +93,9 @@ class UploadDatasetOperator(BaseOperator):
         format: str = "auto",
         input_column: str | None = None,
         output_column: str = "output",
+        prompt_column: str = "prompt",
+        chosen_column: str = "chosen",
+        rejected_column: str = "rejected",
         system_instruction: str | None = None,
         validation_fraction: float = 0.1,
         validation_max: int = 256,
@@ -114,6 +123,7 @@ class UploadDatasetOperator(BaseOperator):
         self.format = format
         self.input_column = input_column
         self.output_column = output_column
+        self.preference_columns = (prompt_column, chosen_column, rejected_column)
         self.system_instruction = system_instruction
         self.validation_fraction = validation_fraction
         self.validation_max = validation_max
@@ -126,6 +136,7 @@ class UploadDatasetOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_tuning.dataset import CsvColumns, DatasetValidationError, Limits, Options, prepare
+        from airflow_tuning.dataset.method_scan import PreferenceColumns
         from airflow_tuning.dataset.publish import Destination, publish
 
         problems = text_argument_problems(
@@ -148,6 +159,7 @@ class UploadDatasetOperator(BaseOperator):
             max_invalid_fraction=float(self.max_invalid_fraction),
             max_problems=int(self.max_reported_problems),
             limits=Limits.resolve(self.limits),
+            preference_columns=PreferenceColumns(*self.preference_columns),
         )
         try:
             sources = self._resolve_sources(hook)
