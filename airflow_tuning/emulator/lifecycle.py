@@ -112,9 +112,11 @@ class Lifecycle:
             if job["dataLoaded"]:
                 return
             method, spec = methods.method_of(job["request"])
-            teacher = methods.teacher_for(spec)
+            teacher = methods.teacher_for(spec, self.store, job["name"].split("/tuningJobs/", 1)[0])
             loop = asyncio.get_running_loop()
             try:
+                if method is methods.DISTILLATION and teacher is None:
+                    raise DatasetError(f"The teacher model {spec.get('tunedTeacherModelSource')} does not exist.")
                 uri = methods.training_uri(method, spec)
                 training = await loop.run_in_executor(None, self._read, method, uri, teacher)
                 if spec.get("validationDatasetUri"):

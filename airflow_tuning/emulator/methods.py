@@ -151,9 +151,26 @@ def stats(method: Method, dataset: Dataset, epochs: int) -> dict[str, Any]:
     }}}
 
 
-def teacher_for(spec: dict[str, Any]) -> Any:
-    """The emulated teacher's reply function: a base model answers as every emulated base model does."""
+def teacher_for(spec: dict[str, Any], store: Any, parent: str) -> Any:
+    """The emulated teacher's reply function: a base model answers as every emulated base model does; a
+    tuned teacher (``tunedTeacherModelSource``) as its default checkpoint does. None when it does not exist.
+    """
+    from airflow_tuning.emulator import checkpoints, registry
+    from airflow_tuning.emulator.learner import Learner
+
     model = str(spec.get("baseTeacherModel") or "").rsplit("/", 1)[-1]
     if model:
         return lambda prompt: generic_reply(model, prompt)
-    return None
+    try:
+        found, ref = registry.find_model(store, parent, str(spec.get("tunedTeacherModelSource") or ""))
+        endpoint = store.endpoints[registry.default_endpoint(registry.find_version(found, ref))]
+    except Exception:
+        return None
+    examples = [(u, m) for job, limit in endpoint["sources"] for u, m in store.examples.get(job, [])[:limit]]
+    learner, base = Learner(examples), endpoint["baseModel"].rsplit("/", 1)[-1]
+
+    def reply(prompt: str) -> str:
+        answer = checkpoints.answer(learner, prompt, endpoint.get("overfit", 0))
+        return answer if answer is not None else generic_reply(base, prompt)
+
+    return reply

@@ -3,6 +3,7 @@ through the real google-genai client: what is sent, what is refused before any c
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -205,3 +206,28 @@ def test_a_retry_of_a_preference_task_reattaches_instead_of_paying_twice(emulato
     assert first.name == second.name
     assert len(emulator.jobs(labels={"methods-test": test_id})) == 1
     service.cancel(_client(), first.name, logging.getLogger("test"))
+
+
+def test_distillation_from_a_tuned_teacher_learns_what_that_model_answers(emulator, method_data, test_id):
+    from airflow_tuning.backends.vertex.jobs import start_tuning_job
+    from airflow_tuning.jobs.request import TuningRequest
+    from tests.emulator.helpers import upload, wait_ended
+
+    teacher = _supervised_model(method_data, test_id)
+    client = _client()
+    prompts = upload(client_storage(), "method-tests", f"{test_id}/prompts.jsonl",
+                     json.dumps({"contents": [{"role": "user", "parts": [{"text": "capital of Atlantis"}]}]}) + "\n")
+    request = TuningRequest.build(
+        base_model="gemini-2.5-flash", training_dataset_uri=prompts, method="distillation",
+        tuned_teacher_model_source=teacher, labels={"emulator-duration-ms": "600", "methods-test": test_id},
+    )
+    job = wait_ended(client, start_tuning_job(client, request).name)
+    assert job.state.name == "JOB_STATE_SUCCEEDED", job.error
+    assert job.distillation_spec.tuned_teacher_model_source == teacher
+    assert _answer(job.tuned_model.endpoint, "capital of Atlantis") == "Poseidonia"
+
+
+def client_storage():
+    from airflow_tuning.hooks.tuning import GeminiTuningHook
+
+    return GeminiTuningHook().get_storage_client()
