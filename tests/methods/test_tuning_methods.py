@@ -55,6 +55,9 @@ def test_preference_job_sends_its_spec_reports_its_stats_and_learns_the_chosen_a
     assert tuple(summary) == SUMMARY_KEYS
     assert summary["tuning_method"] == "preference"
     assert summary["training_dataset_uri"] == method_data["preference"]
+    stats_summary = summary["tuning_data_stats"]
+    assert stats_summary["method"] == "preference"
+    assert stats_summary["preferenceOptimizationDataStats"]["tuningDatasetExampleCount"] == len(QUESTIONS)
     (job,) = emulator.jobs(labels={"methods-test": test_id})
     assert "supervisedTuningSpec" not in job
     spec = job["preferenceOptimizationSpec"]
@@ -94,6 +97,8 @@ def test_distilled_student_answers_what_the_teacher_would(emulator, method_data,
     assert run.state == "success", xcom(run, "tune", "failure")
     summary = xcom(run, "tune")
     assert summary["tuning_method"] == "distillation"
+    assert summary["tuning_data_stats"]["method"] == "distillation"
+    assert summary["tuning_data_stats"]["distillationDataStats"]["tuningDatasetExampleCount"] == len(QUESTIONS)
     assert summary["training_dataset_uri"] == method_data["prompts"]
     (job,) = emulator.jobs(labels={"methods-test": test_id})
     spec = job["distillationSpec"]
