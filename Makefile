@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint unit demo bench drills emulator constraints dist clean
+.PHONY: venv test lint unit demo demo-preference bench drills emulator constraints dist clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,9 @@ test: lint unit
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py
+
+demo-preference: $(STAMP)
+	$(BIN)/python demo/run_preference_demo.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
