@@ -30,6 +30,7 @@ from airflow_tuning.dataset.preference import (
 )
 from airflow_tuning.dataset.report import SourceStats
 from airflow_tuning.dataset.sniff import SniffedStream
+from airflow_tuning.dataset.split import ValidationSelector
 from airflow_tuning.dataset.validation import InvalidExample, encode_example
 
 METHOD_FORMATS = ("preference", "prompts")
@@ -47,6 +48,11 @@ class PreferenceColumns:
 def validation_max(formats: set[str], requested: int) -> int:
     """Vertex AI takes at most 5,000 preference validation examples."""
     return min(requested, MAX_PREFERENCE_VALIDATION_EXAMPLES) if "preference" in formats else requested
+
+
+def validation_selector(options: Any, formats: set[str]) -> ValidationSelector:
+    """The content-hash split of ``options``, its cap lowered to what the data's format allows."""
+    return ValidationSelector(options.validation_fraction, validation_max(formats, options.validation_max))
 
 
 def manifest_format(formats: set[str]) -> str:
@@ -102,8 +108,9 @@ def _csv_records(source: Any, stream: Any, columns: PreferenceColumns, fmt: str)
             yield start, {"contents": [{"role": "user", "parts": [{"text": values[columns.prompt]}]}]}
 
 
-def scan_source(scan: Any, source: Any, fmt: str, sink: Any, columns: PreferenceColumns) -> None:
+def scan_source(scan: Any, source: Any, fmt: str, sink: Any, columns: PreferenceColumns | None) -> None:
     """Check, convert, dedupe and hand to ``sink`` every record of one source (``scan`` is the pipeline's)."""
+    columns = columns or PreferenceColumns()
     check = check_preference if fmt == "preference" else check_prompts
     stats = SourceStats(name=source.name, format=fmt)
     scan.report.sources.append(stats)

@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from airflow_tuning.dataset import method_scan
 from airflow_tuning.dataset.duplicate_keys import check_duplicate_keys
 from airflow_tuning.dataset.fastpath import fast_example
 from airflow_tuning.dataset.formats import (
@@ -37,13 +38,6 @@ from airflow_tuning.dataset.formats import (
     iter_lines,
 )
 from airflow_tuning.dataset.limits import Limits
-from airflow_tuning.dataset.method_scan import (
-    METHOD_FORMATS,
-    PreferenceColumns,
-    manifest_format,
-    scan_source,
-    validation_max,
-)
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
 from airflow_tuning.dataset.sniff import SniffedStream
 from airflow_tuning.dataset.split import DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_MAX, ValidationSelector
@@ -113,7 +107,7 @@ class PreparedDataset:
         """What the manifest records about the data (the publisher adds object names and checksums)."""
         report = self.report
         return {
-            "format": manifest_format({s.format for s in report.sources}),
+            "format": method_scan.manifest_format({s.format for s in report.sources}),
             "sha256": self.sha256,
             "examples": report.examples,
             "training_examples": self.train.examples,
@@ -159,9 +153,7 @@ def prepare(sources: Sequence[Source], workdir: str, options: Options | None = N
     train_path = os.path.join(workdir, "train.jsonl")
     candidates_path = os.path.join(workdir, "validation-candidates.jsonl")
     validation_path = os.path.join(workdir, "validation.jsonl")
-    selector = ValidationSelector(
-        options.validation_fraction, validation_max({s.effective_format for s in sources}, options.validation_max)
-    )
+    selector = method_scan.validation_selector(options, {s.effective_format for s in sources})
     try:
         with open(train_path, "wb", buffering=1 << 20) as train, \
                 open(candidates_path, "wb", buffering=1 << 20) as candidates:
@@ -273,8 +265,8 @@ class _Scan:
         fmt = source.effective_format
         if fmt not in FORMATS:
             raise ValueError(f"{source.name}: unknown format {fmt!r}; expected one of {FORMATS}")
-        if fmt in METHOD_FORMATS:  # preference / prompt data: its own loop, same report, sink and split
-            scan_source(self, source, fmt, sink, self.options.preference_columns or PreferenceColumns())
+        if fmt in method_scan.METHOD_FORMATS:  # preference / prompt data: own loop, same report, sink, split
+            method_scan.scan_source(self, source, fmt, sink, self.options.preference_columns)
             return
         stats = SourceStats(name=source.name, format=fmt)
         self.report.sources.append(stats)
