@@ -1,10 +1,11 @@
 # Two commands matter: `make demo` and `make test`. Both create and reuse .venv from constraints.txt.
+# Before a test run finishes, `make test` also builds the docs (tests/docs) and starts PostgreSQL for drills.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint unit demo demo-preference bench drills emulator constraints dist clean
+.PHONY: venv test lint unit docs demo demo-preference airflow bench drills emulator constraints dist clean
 
 venv: $(STAMP)
 
@@ -28,11 +29,20 @@ demo: $(STAMP)
 demo-preference: $(STAMP)
 	$(BIN)/python demo/run_preference_demo.py
 
+# The real Airflow stack on 127.0.0.1 with the emulator: `make airflow DAGS=path/to/my/dags PORT=8080`.
+airflow: $(STAMP)
+	$(BIN)/python demo/local_airflow.py $(if $(DAGS),--dags "$(DAGS)") $(if $(PORT),--port $(PORT))
+
+# Reference documentation from the docstrings; warnings are errors (also checked by `make test`).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir artifacts/docs
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
+# Every drill, on the single-machine and on the distributed (Celery, two triggerers) topology; one table.
 drills: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e -m drill
+	$(BIN)/python tests/e2e/drills_report.py --topology both
 
 emulator: $(STAMP)
 	$(BIN)/airflow-tuning emulator --port 8765

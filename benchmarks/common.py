@@ -165,7 +165,7 @@ def emulator_process(job_duration: float = 10.0, buckets: tuple[str, ...] = ()) 
     """
     from airflow_tuning.emulator import Emulator
 
-    command = [sys.executable, "-u", "-m", "airflow_tuning.emulator", "--port", "0",
+    command = [sys.executable, "-u", "-m", "airflow_tuning.emulator", "--port", "0", "--storage-port", "0",
                "--job-duration", str(job_duration)]
     for bucket in buckets:
         command += ["--bucket", bucket]

@@ -3,8 +3,13 @@
     upload_dataset   validate and convert the data (Vertex JSONL, input/output pairs or CSV), content-addressed
     tune             start the Vertex AI tuning job and wait for it in the triggerer (deferred)
 
-The form validates every field before the run is created. ``AIRFLOW_TUNING_BUCKET`` (default
-``tuning-data``) names the bucket the converted data is written to.
+The form validates every field before the run is created; the training data has no default, so a run
+always says which data it tunes on. Invalid records fail the run (nothing is uploaded) unless
+``on_invalid`` is ``skip``, which drops them up to ``max_invalid_fraction``.
+
+Environment read when the file is parsed: ``AIRFLOW_TUNING_BUCKET`` (default ``tuning-data``), the bucket
+the converted data is written to (``gs://$AIRFLOW_TUNING_BUCKET/datasets/on-demand/``), and
+``AIRFLOW_TUNING_POLL_INTERVAL`` (seconds between job status checks, default 30).
 """
 
 from __future__ import annotations
@@ -30,11 +35,11 @@ with DAG(
     tags=["gemini", "tuning"],
     params={
         "training_data": Param(
-            f"gs://{BUCKET}/history/",
             type="string",
             pattern=r"^gs://[a-z0-9][a-z0-9._-]{1,220}/.*$",
             title="Training data",
-            description="gs:// file, prefix or glob: Vertex JSONL, input/output pairs JSONL or CSV.",
+            description=f"gs:// file, prefix or glob: Vertex JSONL, input/output pairs JSONL or CSV "
+                        f"(e.g. gs://{BUCKET}/my-data/). Required.",
         ),
         "base_model": Param(
             "gemini-2.5-flash",
@@ -57,6 +62,12 @@ with DAG(
                                   description="For CSV data: the column holding the prompt."),
         "csv_output_column": Param("output", type="string", minLength=1, title="CSV response column",
                                    description="For CSV data: the column holding the expected response."),
+        "on_invalid": Param("fail", enum=["fail", "skip"], title="Invalid records",
+                            description="fail: any invalid record fails the run and uploads nothing; "
+                                        "skip: drop invalid records, up to the maximum fraction below."),
+        "max_invalid_fraction": Param(0.05, type="number", minimum=0, maximum=1, title="Maximum invalid fraction",
+                                      description="With skip: the largest share of invalid records tolerated "
+                                                  "(0.05 = 5%); more fails the run."),
         "system_instruction": Param(None, type=["null", "string"], title="System instruction",
                                     description="Added to input/output pairs and CSV rows (optional)."),
     },
@@ -69,6 +80,8 @@ with DAG(
         input_column="{{ params.csv_input_column }}",
         output_column="{{ params.csv_output_column }}",
         system_instruction="{{ params.system_instruction }}",
+        on_invalid="{{ params.on_invalid }}",
+        max_invalid_fraction="{{ params.max_invalid_fraction }}",
     )
     tune = CreateTuningJobOperator(
         task_id="tune",

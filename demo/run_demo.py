@@ -7,6 +7,10 @@
 4. New tickets arrive (``demo/data/new_tickets.csv`` lands in ``incoming/``); runs the DAG again: continue
    tuning from the champion, evaluate challenger vs champion, promote when better.
 5. Prints a summary table; exits non-zero if anything failed.
+
+Quiet by default: the terminal gets the story and the summary, Airflow's task logs go to
+``artifacts/demo/demo.log`` (named at the start and the end). ``--verbose`` (or ``VERBOSE=1``) prints
+everything to the terminal instead.
 """
 
 from __future__ import annotations
@@ -21,6 +25,29 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 BUCKET = "tuning-data"
+LOG = REPO / "artifacts" / "demo" / "demo.log"
+console = sys.stdout  # the story; in quiet mode everything else (fd 1 and 2) goes to LOG
+
+
+def quiet(log: Path) -> None:
+    """Send this process's stdout and stderr (Airflow's task logs included) to ``log``; keep the terminal
+    for :func:`tell`. Works at the file-descriptor level, so loggers set up later are caught too."""
+    global console
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    console = os.fdopen(os.dup(1), "w", buffering=1)
+    target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(target, 1)
+    os.dup2(target, 2)
+    os.close(target)
+
+
+def tell(message: str = "") -> None:
+    """A line of the story: on the terminal, and in the log for context."""
+    print(message, file=console, flush=True)
+    if console is not sys.stdout:
+        print(message, flush=True)
 
 
 def prepare_environment(home: Path) -> None:
@@ -44,7 +71,7 @@ def prepare_environment(home: Path) -> None:
 
 
 def say(message: str) -> None:
-    print(f"\n==> {message}", flush=True)
+    tell(f"\n==> {message}")
 
 
 def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
@@ -112,13 +139,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     def cell(value: Any) -> str:
         return f"{value:.3f}" if isinstance(value, float) else str(value)
     widths = {c: max(len(c), *(len(cell(r[c])) for r in rows)) for c in columns}
-    print("\n" + "  ".join(c.ljust(widths[c]) for c in columns))
-    print("  ".join("-" * widths[c] for c in columns))
+    tell("\n" + "  ".join(c.ljust(widths[c]) for c in columns))
+    tell("  ".join("-" * widths[c] for c in columns))
     for row in rows:
-        print("  ".join(cell(row[c]).ljust(widths[c]) for c in columns))
+        tell("  ".join(cell(row[c]).ljust(widths[c]) for c in columns))
     for row in rows:
         if row["report"]:
-            print(f"{row['run']}: evaluation report {row['report']}")
+            tell(f"{row['run']}: evaluation report {row['report']}")
+        failed = [task for task, state in row["tasks"].items() if state == "failed"]
+        if failed:
+            tell(f"{row['run']}: failed task(s) {', '.join(failed)}; their logs are in {LOG}")
 
 
 def run_demo(home: Path, reports: Path, job_duration: float = 6.0) -> list[dict[str, Any]]:
@@ -136,7 +166,7 @@ def run_demo(home: Path, reports: Path, job_duration: float = 6.0) -> list[dict[
         say(f"Emulator up: Vertex AI at {emulator.api_url}, Cloud Storage at {emulator.storage_url}")
         bucket = emulator.create_bucket(BUCKET)
         bucket.blob("history/history.jsonl").upload_from_filename(str(DATA / "history.jsonl"))
-        print(f"Seeded gs://{BUCKET}/history/history.jsonl")
+        tell(f"Seeded gs://{BUCKET}/history/history.jsonl (180 past tickets)")
 
         import importlib
 
@@ -157,19 +187,25 @@ def run_demo(home: Path, reports: Path, job_duration: float = 6.0) -> list[dict[
         rows.append(run_summary("2 new data", run, time.monotonic() - started))
         rows[-1]["report"] = save_report(emulator.storage_client(), rows[-1]["report"], reports / "run2.html")
         stats = emulator.stats()
-        print(f"\nEmulator: {stats['jobs_created']} tuning job(s) created, "
-              f"{sum(stats['requests'].values())} API requests")
+        tell(f"\nEmulator: {stats['jobs_created']} tuning job(s) created, "
+             f"{sum(stats['requests'].values())} API requests")
     return rows
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "--verbose" in args or os.environ.get("VERBOSE", "") not in ("", "0")
     sys.stdout.reconfigure(line_buffering=True)  # our lines interleave with Airflow's task logs in order
     home = Path(tempfile.mkdtemp(prefix="airflow-tuning-demo-"))
+    if not verbose:
+        tell(f"Airflow's task logs go to {LOG.relative_to(REPO)} (make demo VERBOSE=1 prints them here).")
+        quiet(LOG)
     rows = run_demo(home, REPO / "artifacts" / "demo")
     say("Summary")
     print_table(rows)
     ok = all(r["state"] == "success" for r in rows) and rows[-1]["promoted"]
-    print("\nDemo " + ("succeeded" if ok else "FAILED") + f" (Airflow home: {home})")
+    tell("\nDemo " + ("succeeded" if ok else "FAILED") + f" (Airflow home: {home}"
+         + ("" if verbose else f"; task logs: {LOG.relative_to(REPO)}") + ")")
     return 0 if ok else 1
 
 

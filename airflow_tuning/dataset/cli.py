@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from airflow_tuning.dataset.formats import FORMATS, CsvColumns
 from airflow_tuning.dataset.limits import PRESETS, Limits
-from airflow_tuning.dataset.method_scan import PreferenceColumns
 from airflow_tuning.dataset.pipeline import Options, validate
 from airflow_tuning.dataset.report import SourceError, ValidationReport
 from airflow_tuning.dataset.sources import local_sources
@@ -58,10 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     options = Options(
-        columns=CsvColumns(input=args.input_column, output=args.output_column),
+        columns=CsvColumns(args.input_column, args.output_column, args.prompt_column, args.chosen_column,
+                           args.rejected_column),
         limits=Limits.resolve(args.limits),
         max_problems=max(args.max_problems, 0),
-        preference_columns=PreferenceColumns(args.prompt_column, args.chosen_column, args.rejected_column),
     )
     try:
         report = validate(local_sources(args.files, args.format), options)

@@ -150,10 +150,14 @@ def iter_items(items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
 
 @dataclass(frozen=True)
 class CsvColumns:
-    """Which CSV columns hold the prompt and the response (``None``: ``input``, else ``text_input``)."""
+    """Which CSV columns hold the prompt and the response (``None``: ``input``, else ``text_input``); for
+    preference and prompt files, the prompt, chosen and rejected columns."""
 
     input: str | None = None
     output: str = "output"
+    prompt: str = "prompt"
+    chosen: str = "chosen"
+    rejected: str = "rejected"
 
 
 def iter_csv(source: Source, stream: BinaryIO, columns: CsvColumns) -> Iterator[tuple[int, Any]]:
@@ -217,7 +221,9 @@ def _csv_column_indexes(source: Source, header: list[str], columns: CsvColumns) 
     if missing:
         raise SourceError(
             f"{source.name}: the CSV header has no column {' and no column '.join(missing)} "
-            f"(columns: {', '.join(header)}); set the input/output column names"
+            f"(columns: {', '.join(header)}). Name the columns that hold the prompt and the response: "
+            "`airflow-tuning validate --input-column NAME --output-column NAME`, or "
+            "UploadDatasetOperator(input_column=..., output_column=...)"
         )
     return header.index(input_name), header.index(columns.output)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 from airflow_tuning.dataset.formats import (
+    FORMATS,
     MAX_LINE_BYTES,
     OVERSIZED,
+    CsvColumns,
     SourceError,
     decode_json_line,
     iter_items,
@@ -34,15 +35,6 @@ from airflow_tuning.dataset.split import ValidationSelector
 from airflow_tuning.dataset.validation import InvalidExample, encode_example
 
 METHOD_FORMATS = ("preference", "prompts")
-
-
-@dataclass(frozen=True)
-class PreferenceColumns:
-    """CSV columns of a preference file (``prompt``, ``chosen``, ``rejected`` by default)."""
-
-    prompt: str = "prompt"
-    chosen: str = "chosen"
-    rejected: str = "rejected"
 
 
 def validation_max(formats: set[str], requested: int) -> int:
@@ -64,7 +56,7 @@ def manifest_format(formats: set[str]) -> str:
     return "vertex-gemini-sft-jsonl"
 
 
-def _csv_records(source: Any, stream: Any, columns: PreferenceColumns, fmt: str) -> Any:
+def _csv_records(source: Any, stream: Any, columns: CsvColumns, fmt: str) -> Any:
     """``(line, dict)`` per CSV record; the header is line 1; missing columns fail the source by name."""
     state = {"line": 0}
 
@@ -108,9 +100,18 @@ def _csv_records(source: Any, stream: Any, columns: PreferenceColumns, fmt: str)
             yield start, {"contents": [{"role": "user", "parts": [{"text": values[columns.prompt]}]}]}
 
 
-def scan_source(scan: Any, source: Any, fmt: str, sink: Any, columns: PreferenceColumns | None) -> None:
+def scanned(scan: Any, source: Any, fmt: str, sink: Any) -> bool:
+    """The pipeline's hook: refuse an unknown format; read preference / prompt data here (True when done)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"{source.name}: unknown format {fmt!r}; expected one of {FORMATS}")
+    if fmt not in METHOD_FORMATS:
+        return False
+    scan_source(scan, source, fmt, sink, scan.options.columns)
+    return True
+
+
+def scan_source(scan: Any, source: Any, fmt: str, sink: Any, columns: CsvColumns) -> None:
     """Check, convert, dedupe and hand to ``sink`` every record of one source (``scan`` is the pipeline's)."""
-    columns = columns or PreferenceColumns()
     check = check_preference if fmt == "preference" else check_prompts
     stats = SourceStats(name=source.name, format=fmt)
     scan.report.sources.append(stats)

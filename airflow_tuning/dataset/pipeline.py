@@ -27,7 +27,6 @@ from airflow_tuning.dataset import method_scan
 from airflow_tuning.dataset.duplicate_keys import check_duplicate_keys
 from airflow_tuning.dataset.fastpath import fast_example
 from airflow_tuning.dataset.formats import (
-    FORMATS,
     MAX_LINE_BYTES,
     OVERSIZED,
     CsvColumns,
@@ -38,6 +37,7 @@ from airflow_tuning.dataset.formats import (
     iter_lines,
 )
 from airflow_tuning.dataset.limits import Limits
+from airflow_tuning.dataset.outliers import LengthTracker
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
 from airflow_tuning.dataset.sniff import SniffedStream
 from airflow_tuning.dataset.split import DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_MAX, ValidationSelector
@@ -75,7 +75,6 @@ class Options:
     max_problems: int = 20
     limits: Limits = field(default_factory=Limits)
     progress_interval: float = 10.0
-    preference_columns: Any = None  # ``method_scan.PreferenceColumns`` for CSV preference/prompt files
 
     def __post_init__(self) -> None:
         if self.on_invalid not in ON_INVALID:
@@ -263,10 +262,7 @@ class _Scan:
 
     def run(self, source: Source, sink: _SplitSink | None) -> None:
         fmt = source.effective_format
-        if fmt not in FORMATS:
-            raise ValueError(f"{source.name}: unknown format {fmt!r}; expected one of {FORMATS}")
-        if fmt in method_scan.METHOD_FORMATS:  # preference / prompt data: own loop, same report, sink, split
-            method_scan.scan_source(self, source, fmt, sink, self.options.preference_columns)
+        if method_scan.scanned(self, source, fmt, sink):  # an unknown format, or preference / prompt data
             return
         stats = SourceStats(name=source.name, format=fmt)
         self.report.sources.append(stats)
@@ -301,6 +297,7 @@ class _Scan:
         decode, sha256, seen_add = _decode, _sha256, seen.add
         records_n = blank = valid = duplicates = tokens_total = 0
         countdown = PROGRESS_EVERY
+        measure = (lengths := LengthTracker()).add
         for number, payload in records:
             if type(payload) is bytes and payload and not payload.isspace():
                 records_n += 1
@@ -345,6 +342,7 @@ class _Scan:
                     continue
             key = sha256(line).digest()[:16]
             valid += 1
+            measure(len(line), number)
             if key in seen:
                 duplicates += 1
                 continue
@@ -366,6 +364,7 @@ class _Scan:
         report.duplicates += duplicates
         report.estimated_tokens += tokens_total
         report.kinds.update({kind: n for kind, n in kinds.items() if n})
+        lengths.report_to(report, source)
 
     def _tick(self, current: SourceStats, records: int, size: int) -> None:
         now = time.monotonic()

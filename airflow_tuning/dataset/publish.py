@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_tuning.common.retry import RetryPolicy
+from airflow_tuning.common.storage_errors import BucketNotFoundError
 from airflow_tuning.dataset.pipeline import PreparedDataset
 from airflow_tuning.dataset.sources import split_gs_uri
 
@@ -47,6 +48,9 @@ MAX_PREFIX_BYTES = MAX_OBJECT_NAME_BYTES - LONGEST_SUFFIX
 
 class PublishError(RuntimeError):
     """An upload could not be completed or verified; no object was published under a final name."""
+
+
+__all__ = ["BucketNotFoundError", "PublishError", "publish"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,9 @@ def publish(client: Any, prepared: PreparedDataset, destination: str, *, retry: 
             raise PublishError(
                 f"{dest.uri(manifest_name)} belongs to dataset {existing.get('sha256')}, not {prepared.sha256}"
             )
-        log.info("dataset %s is already published at %s: nothing uploaded", prepared.sha256, dest.uri(folder))
+        log.info(
+            "dataset %s is already published at %s: nothing uploaded", prepared.sha256, dest.uri(dest.name(folder))
+        )
         has_validation = bool(existing.get("files", {}).get("validation"))
         return _result(prepared, dest, names, manifest_name, has_validation, changed=False)
 
@@ -165,7 +171,7 @@ def publish_file(bucket: Any, path: str, final_name: str, tmp_prefix: str, conte
     tmp.crc32c = crc32c  # declared up front: the service refuses an upload whose bytes do not match
     started = time.monotonic()
     try:
-        session = tmp.create_resumable_upload_session(content_type=content_type, size=size, checksum=None)
+        session = _open_session(tmp, content_type, size)
         stream_upload(session, path, size)
         tmp.reload(**kwargs)
         if tmp.crc32c != crc32c or tmp.size != size:
@@ -188,6 +194,16 @@ def publish_file(bucket: Any, path: str, final_name: str, tmp_prefix: str, conte
     log.info("uploaded gs://%s/%s: %s bytes in %.1f s (%.1f MB/s)", bucket.name, final_name, f"{size:,}",
              elapsed, size / elapsed / 1e6)
     return {"size": size, "crc32c": crc32c, "generation": final.generation}
+
+
+def _open_session(blob: Any, content_type: str, size: int) -> str:
+    """A resumable upload session; a 404 here can only mean the bucket does not exist."""
+    from google.api_core.exceptions import NotFound
+
+    try:
+        return blob.create_resumable_upload_session(content_type=content_type, size=size, checksum=None)
+    except NotFound:
+        raise BucketNotFoundError(blob.bucket.name) from None
 
 
 def _delete_quietly(blob: Any, kwargs: dict[str, Any]) -> None:

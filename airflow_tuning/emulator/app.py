@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from airflow_tuning.emulator import endpoints, gemini_api, model_admin, publishers, registry, serving, tuning
+from airflow_tuning.emulator import endpoints, gemini_api, model_admin, pages, publishers, registry, serving, tuning
 from airflow_tuning.emulator.context import TEMPLATE_KEY, Context
 from airflow_tuning.emulator.faults import FaultPlan
 from airflow_tuning.emulator.lifecycle import Lifecycle
@@ -43,7 +43,7 @@ def create_app(ctx: Context) -> EmulatorMiddleware:
     api_routes = [*tuning.routes(ctx), *registry.routes(ctx), *model_admin.routes(ctx), *serving.routes(ctx),
                   *endpoints.routes(ctx), *publishers.routes(), *gemini_api.routes(ctx)]
     app = Starlette(
-        routes=[*admin_routes(ctx), *api_routes],
+        routes=[*admin_routes(ctx), *pages.routes(ctx), *api_routes],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, RecursionError: _too_deep,
                             Exception: _internal_error},
     )

@@ -25,8 +25,12 @@ class PromotionApprovalOperator(ApprovalOperator):
     :param tuning_task_id: the task whose result is the tuning summary (operator or sensor).
     :param estimate_task_id: the tuning operator that pushed ``cost_estimate`` (default ``tuning_task_id``).
     :param champion: the champion compared against (templated), shown in the body.
+    :param subject: the title of the approval request.
 
-    Other arguments are ``ApprovalOperator``'s (``subject``, ``assigned_users``, ``response_timeout``...).
+    Other arguments are ``ApprovalOperator``'s (``assigned_users``, ``response_timeout``...).
+
+    Returns (XCom ``return_value``): what Airflow's ``ApprovalOperator`` returns (the chosen option and who
+    chose it); a rejection skips the tasks downstream.
     """
 
     template_fields = (*ApprovalOperator.template_fields, "champion")

@@ -37,6 +37,9 @@ class CancelTuningJobOperator(TuningJobTask):
 
     ``backend``, ``gcp_conn_id``, ``poll`` and the poll keywords are those of
     ``airflow_tuning.tasks.job_task.TuningJobTask``.
+
+    Returns (XCom ``return_value``): one job summary (``tuning_job``, ``state``, ...) for
+    ``tuning_job_name``, or a list of them for ``labels``.
     """
 
     template_fields: Sequence[str] = ("tuning_job_name", "labels")

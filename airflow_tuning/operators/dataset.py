@@ -29,6 +29,11 @@ FORMATS = ("auto", "vertex", "pairs", "csv", "preference", "prompts")  # dataset
 ON_INVALID = ("fail", "skip")
 
 
+def _check_on_invalid(value: str) -> None:
+    if value not in ON_INVALID:
+        raise ValueError(f"on_invalid must be one of {ON_INVALID}, got {value!r}")
+
+
 def _check_destination(value: str) -> None:
     try:
         parse_gs_prefix(value, what="destination")
@@ -76,11 +81,18 @@ class UploadDatasetOperator(BaseOperator):
 
     Returns (XCom): ``training_dataset_uri``, ``validation_dataset_uri`` (None without validation data),
     ``manifest_uri``, ``examples`` (training examples), ``validation_examples``, ``invalid``,
-    ``duplicates``, ``sha256``, ``changed``.
+    ``duplicates``, ``sha256``, ``changed``. The same dict is the emitted Asset event's ``extra``.
+
+    :raises AirflowFailException: invalid data (every bad record as ``FILE:LINE: reason``; nothing is
+        uploaded, no retry), a source that does not exist, a CSV without the named columns, or a
+        destination bucket that does not exist (the message says how to create it).
+    :raises ValueError: invalid arguments, when the DAG is parsed (``format``, ``on_invalid``,
+        ``destination``).
     """
 
     template_fields: Sequence[str] = (
-        "sources", "destination", "system_instruction", "examples", "input_column", "output_column"
+        "sources", "destination", "system_instruction", "examples", "input_column", "output_column",
+        "on_invalid", "max_invalid_fraction",
     )
     ui_color = "#e8f0fe"
 
@@ -110,8 +122,7 @@ class UploadDatasetOperator(BaseOperator):
     ) -> None:
         if format not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-        if on_invalid not in ON_INVALID:
-            raise ValueError(f"on_invalid must be one of {ON_INVALID}, got {on_invalid!r}")
+        validate_unless_template(on_invalid, _check_on_invalid)
         validate_unless_template(destination, _check_destination)
         where = destination.strip().rstrip("/")
         self.asset = asset or (Asset(name=where) if is_template(where) else Asset(uri=where))
@@ -136,8 +147,7 @@ class UploadDatasetOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_tuning.dataset import CsvColumns, DatasetValidationError, Limits, Options, prepare
-        from airflow_tuning.dataset.method_scan import PreferenceColumns
-        from airflow_tuning.dataset.publish import Destination, publish
+        from airflow_tuning.dataset.publish import BucketNotFoundError, Destination, publish
 
         problems = text_argument_problems(
             self, ("destination", "system_instruction", "input_column", "output_column"),
@@ -149,17 +159,23 @@ class UploadDatasetOperator(BaseOperator):
             Destination.parse(self.destination)
         except ValueError as err:
             raise AirflowFailException(f"destination: {err}") from None
+        try:
+            _check_on_invalid(self.on_invalid)
+            max_invalid_fraction = float(self.max_invalid_fraction)
+        except (TypeError, ValueError) as err:
+            raise AirflowFailException(f"on_invalid / max_invalid_fraction: {err}") from None
+        if not 0 <= max_invalid_fraction <= 1:
+            raise AirflowFailException(f"max_invalid_fraction must be between 0 and 1, got {max_invalid_fraction}")
         hook = GeminiTuningHook(self.gcp_conn_id)
         options = Options(
-            columns=CsvColumns(input=self.input_column or None, output=self.output_column),
+            columns=CsvColumns(self.input_column or None, self.output_column, *self.preference_columns),
             system_instruction=self.system_instruction or None,
             validation_fraction=float(self.validation_fraction),
             validation_max=int(self.validation_max),
             on_invalid=self.on_invalid,
-            max_invalid_fraction=float(self.max_invalid_fraction),
+            max_invalid_fraction=max_invalid_fraction,
             max_problems=int(self.max_reported_problems),
             limits=Limits.resolve(self.limits),
-            preference_columns=PreferenceColumns(*self.preference_columns),
         )
         try:
             sources = self._resolve_sources(hook)
@@ -182,7 +198,10 @@ class UploadDatasetOperator(BaseOperator):
             self.log.info("Split: %d training, %d validation example(s); dataset sha256 %s",
                           prepared.train.examples, prepared.validation.examples if prepared.validation else 0,
                           prepared.sha256)
-            result = publish(hook.get_storage_client(), prepared, self.destination, retry=hook.api_core_retry)
+            try:
+                result = publish(hook.get_storage_client(), prepared, self.destination, retry=hook.api_core_retry)
+            except BucketNotFoundError as err:
+                raise AirflowFailException(err.advice(emulated=hook.settings.is_emulated)) from None
         self.log.info("%s: %s", "Published" if result["changed"] else "Unchanged, nothing uploaded",
                       result["training_dataset_uri"])
         context["outlet_events"][self.asset].extra = dict(result)

@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_tuning.backends import TuningService, tuning_service
 from airflow_tuning.backends.vertex.champion import holder_elsewhere, keep_alias_unique, with_previous_holder
-from airflow_tuning.common.console import storage_object_console_url
+from airflow_tuning.common.console import report_link
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
 from airflow_tuning.evaluation.checkpoints import LAST, CheckpointError, parse_selection
 from airflow_tuning.evaluation.classification import LabelError
@@ -88,7 +88,11 @@ class EvaluateTunedModelOperator(BaseOperator):
     "report_uri"}`` (``report.json`` sits next to the HTML), plus ``checkpoints`` and ``best_checkpoint`` when
     checkpoints are compared. A failing gate raises ``AirflowFailException`` (no retry: the evaluation is
     deterministic and would fail again, paying for every call) after pushing the same dict to XCom key
-    ``evaluation_result``; so do an unknown checkpoint id and a reference without a label.
+    ``evaluation_result``; so do an unknown checkpoint id and a reference without a label. The report's URL
+    goes to XCom key ``evaluation_report`` first (the "Evaluation report" link).
+
+    :raises AirflowFailException: the gate failed (thresholds or ``min_improvement``), no retry.
+    :raises AirflowSkipException: the gate failed and ``soft_fail`` is set.
     """
 
     template_fields: Sequence[str] = (
@@ -193,7 +197,9 @@ class EvaluateTunedModelOperator(BaseOperator):
         except (CheckpointError, LabelError) as err:
             raise AirflowFailException(str(err)) from None
         ti = context["ti"]
-        ti.xcom_push(key=EvaluationReportLink.xcom_key, value=storage_object_console_url(outcome.html_uri))
+        settings = hook.settings
+        link = report_link(outcome.html_uri, settings.api_endpoint, emulated=settings.is_emulated)
+        ti.xcom_push(key=EvaluationReportLink.xcom_key, value=link)
         if outcome.gate.passed:
             return outcome.result
         ti.xcom_push(key=EVALUATION_RESULT_XCOM_KEY, value=outcome.result)
@@ -222,10 +228,11 @@ class PromoteTunedModelOperator(BaseOperator):
     Every promotion records who or what promoted and why (see :mod:`airflow_tuning.evaluation.promotion_record`)
     in the promoted version's description in the Model Registry, with the version and checkpoint that held
     the alias before: ``RollbackChampionOperator`` reads it; the result's ``record`` is the same event.
-    Idempotent: when the alias already names this version nothing is written. Returns ``{"model", "alias",
-    "version", "previous_version", "previous_model", "changed"}``, with ``checkpoint_id`` also ``checkpoint_id``
-    (= ``default_checkpoint_id``), ``previous_checkpoint_id`` (= ``previous_default_checkpoint_id``) and
-    ``checkpoint_changed``; promoting ``previous_model`` again rolls back. Unknown names fail without retries.
+    Idempotent: when the alias already names this version nothing is written. Returns (XCom
+    ``return_value``): ``{"model", "alias", "version", "previous_version", "previous_model", "changed"}``,
+    with ``checkpoint_id`` also ``checkpoint_id`` (= ``default_checkpoint_id``), ``previous_checkpoint_id``
+    (= ``previous_default_checkpoint_id``) and ``checkpoint_changed``; promoting ``previous_model`` again
+    rolls back. Unknown names fail without retries (``AirflowFailException``).
     """
 
     template_fields: Sequence[str] = (

@@ -28,7 +28,10 @@ class DeleteTunedModelOperator(BaseOperator):
         tuning task returned (its ``tuned_model`` is used).
     :param gcp_conn_id: a ``gemini_tuning`` connection with ``gemini_api_key``.
 
-    Idempotent: a model that is already gone is a logged no-op. Returns ``{"tuned_model", "deleted"}``.
+    Idempotent: a model that is already gone is a logged no-op.
+
+    Returns (XCom ``return_value``): ``{"tuned_model", "deleted"}`` (``deleted`` is False when it was
+    already gone).
     """
 
     template_fields: Sequence[str] = ("tuned_model_name", "gcp_conn_id")

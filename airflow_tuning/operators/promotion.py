@@ -56,8 +56,8 @@ class RollbackChampionOperator(BaseOperator):
 
     Idempotent: once rolled back, a rerun changes nothing (to go further back, promote a version
     explicitly). With no recorded earlier holder (the first promotion, or an alias moved outside these
-    operators) the task fails with a message saying so and nothing changes. Returns ``{"alias", "model",
-    "checkpoint_id", "rolled_back_from", "changed", "message"}``.
+    operators) the task fails with a message saying so and nothing changes. Returns (XCom
+    ``return_value``): ``{"alias", "model", "checkpoint_id", "rolled_back_from", "changed", "message"}``.
     """
 
     template_fields: Sequence[str] = ("model_name", "display_name", "alias", "reason", "gcp_conn_id")

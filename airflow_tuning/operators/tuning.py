@@ -87,19 +87,10 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     :param sft_loss_weight_multiplier: ``distillation`` hyperparameter: weight of the supervised loss.
     :param deferrable: wait in the triggerer (True) or on the worker.
     :param wait_for_completion: False returns right after submission (use ``TuningJobSensor`` later).
-    :param poll: the poll policy (``PollPolicy`` or a mapping); ``poll_interval``, ``max_poll_interval``,
-        ``poll_multiplier``, ``poll_jitter`` and ``max_transient_errors`` also work as separate arguments
-        (see ``airflow_tuning.tasks.job_task.TuningJobTask``).
     :param timeout: give up waiting after this long: cancel the job (if ``cancel_on_kill``) and fail.
         Default: no limit of its own; a deferred wait then honours ``execution_timeout`` the same way.
     :param cancel_on_kill: cancel the job when the task is killed or times out.
     :param soft_fail: skip instead of failing when the job ends CANCELLED or EXPIRED.
-    :param durable: keep the job name in ``task_state_store`` for retries (``ResumableJobMixin``).
-    :param gcp_conn_id: ``gemini_tuning`` connection.
-    :param backend: ``vertex`` (default), ``gemini_api`` or a ``TuningService``; ``gemini_api``: tune on the
-        Gemini Developer API with the
-        connection's ``gemini_api_key``. The summary's ``tuning_job`` is then the run's operation and
-        ``tuned_model``/``endpoint`` the ``tunedModels/{id}`` to call; Vertex-only arguments are refused.
     :param training_examples: ``gemini_api``: the in-line examples, as a list of ``{"text_input", "output"}``
         pairs (or ``[input, output]``, or single-turn Vertex examples), a JSONL file (local or ``gs://``),
         or ``UploadDatasetOperator``'s result; default ``training_dataset_uri``. Checked before any call:
@@ -114,6 +105,24 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         ``tuningDataStats``). See :mod:`airflow_tuning.jobs.cost`.
     :param tuning_prices: USD per 1M training tokens per base model, over the shipped list prices and the
         connection's ``tuning_prices`` extra, e.g. ``{"gemini-2.5-flash": 4.0}``.
+
+    Arguments of the tuning-task base (``airflow_tuning.tasks.job_task.TuningJobTask``): ``poll`` (the poll
+    policy, a ``PollPolicy`` or a mapping; ``poll_interval``, ``max_poll_interval``, ``poll_multiplier``,
+    ``poll_jitter`` and ``max_transient_errors`` also work as separate arguments), ``gcp_conn_id`` (a
+    ``gemini_tuning`` connection) and ``backend``: ``vertex`` (default), ``gemini_api`` or a
+    ``TuningService``. With ``gemini_api`` the job runs on the Gemini Developer API with the connection's
+    ``gemini_api_key``; the summary's ``tuning_job`` is then the run's operation and ``tuned_model`` /
+    ``endpoint`` the ``tunedModels/{id}`` to call; Vertex-only arguments are refused. ``durable`` keeps the
+    job name in ``task_state_store`` for retries (``ResumableJobMixin``).
+
+    Returns (XCom ``return_value``): the job summary, a dict with ``tuning_job``, ``state``, ``tuned_model``,
+    ``endpoint``, ``checkpoints``, ``base_model``, ``pre_tuned_model``, ``training_dataset_uri``,
+    ``validation_dataset_uri``, ``console_url``, ``create_time``, ``end_time``. Also pushed, before any
+    wait: ``tuning_job_name`` and ``tuning_job_link``.
+
+    :raises AirflowException: the job ended FAILED (Vertex AI's message is quoted), or the wait timed out.
+    :raises AirflowSkipException: with ``soft_fail``, the job ended CANCELLED or EXPIRED.
+    :raises ValueError: invalid arguments, when the DAG is parsed (or when templates render).
     """
 
     template_fields: Sequence[str] = (
@@ -316,9 +325,13 @@ class ContinueTuningOperator(CreateTuningJobOperator):
 
     :param pre_tuned_model: ``projects/{p}/locations/{l}/models/{id}@{version or alias}``; a malformed name
         fails before any API call (at DAG parse time unless templated) with the expected form.
+    :param training_dataset_uri: ``gs://`` JSONL with the new Vertex ``contents`` examples.
     :param checkpoint_id: checkpoint of that model version to start from (default: its default checkpoint).
 
     All other arguments are those of ``CreateTuningJobOperator`` (``base_model`` is not accepted).
+
+    Returns (XCom ``return_value``): the job summary, as ``CreateTuningJobOperator`` returns it; the new
+    version is ``tuned_model`` (``projects/P/locations/L/models/ID@VERSION``).
     """
 
     def __init__(

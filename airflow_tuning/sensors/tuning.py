@@ -49,6 +49,10 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
     ``backend``, ``gcp_conn_id``, ``poll`` and the poll keywords (``poll_interval``, ``max_poll_interval``,
     ``poll_multiplier``, ``poll_jitter``, ``max_transient_errors``: used by all modes) are those of
     ``airflow_tuning.tasks.job_task.TuningJobTask``.
+
+    Returns (XCom ``return_value``): the job summary (``tuning_job``, ``state``, ``tuned_model``,
+    ``endpoint``, ``checkpoints``, ... as ``CreateTuningJobOperator`` returns it). Also pushes
+    ``tuning_job_name`` and ``tuning_job_link``.
     """
 
     template_fields: Sequence[str] = ("tuning_job_name",)

@@ -49,6 +49,12 @@ class TuningJobTask(BaseOperator):
         ``max_transient_errors`` consecutive transient API errors are logged one by one; past it the API counts
         as unavailable and polls go on at ``max_poll_interval``. Transient errors never end a wait; its
         ``timeout`` does.
+    :param poll_interval: first wait between status polls (seconds or a timedelta; default 10 s).
+    :param max_poll_interval: the longest wait between polls (default 150 s).
+    :param poll_multiplier: growth of the wait after each poll (default 1.5).
+    :param poll_jitter: share of the wait taken off at random, so many tasks do not poll in step.
+    :param max_transient_errors: consecutive transient API errors (429, 5xx, dropped connections)
+        logged one by one before the API counts as unavailable.
     """
 
     def __init__(
@@ -89,6 +95,8 @@ class TuningJobTask(BaseOperator):
     def _announce(self, context: Context, name: str) -> str | None:
         """Push the job name (and its console link, where the service has one) before any wait."""
         url = self.service.console_url(name)
+        if url:
+            url = _offline_page(self.hook, name) or url
         ti = context["ti"]
         ti.xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value=name)
         if url:
@@ -150,3 +158,16 @@ def task_ref(context: Context) -> TaskRef:
     """The running task instance, as the service adapters know it."""
     ti = context["ti"]
     return TaskRef(ti.dag_id, ti.task_id, ti.run_id, ti.map_index if ti.map_index is not None else -1)
+
+
+def _offline_page(hook: GeminiTuningHook, name: str) -> str | None:
+    """The emulator's own job page when the connection points at the emulator (links then work offline)."""
+    from airflow_tuning.common.console import tuning_job_link
+
+    try:
+        settings = hook.settings
+    except Exception:  # the link is a convenience: a connection problem surfaces where it matters
+        return None
+    if not settings.is_emulated:
+        return None
+    return tuning_job_link(name, settings.api_endpoint, emulated=True)

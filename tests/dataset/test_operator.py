@@ -105,5 +105,6 @@ def test_operator_arguments_are_checked_when_the_dag_is_parsed():
     templated = UploadDatasetOperator(task_id="e", destination="gs://{{ params.bucket }}/p", sources="x.jsonl")
     assert templated.outlets[0].name == "gs://{{ params.bucket }}/p"
     assert set(UploadDatasetOperator.template_fields) == {
-        "sources", "destination", "system_instruction", "examples", "input_column", "output_column"
+        "sources", "destination", "system_instruction", "examples", "input_column", "output_column",
+        "on_invalid", "max_invalid_fraction",
     }

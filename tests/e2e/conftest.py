@@ -5,8 +5,14 @@ Selection:
 - ``pytest tests/e2e -m drill`` (``make drills``) or ``E2E_ALL=1`` runs every drill;
 - ``pytest -m fast_drill`` runs only the fast ones; ``E2E_SKIP=1`` skips every drill (quick unit loops).
 
-The stack (PostgreSQL, emulator, scheduler, dag-processor, triggerer, api-server) starts once per session
-on the first drill that needs it and is stopped at the end of the session, also when a drill fails.
+Topologies:
+- ``local``: PostgreSQL, emulator, scheduler (LocalExecutor), dag-processor, triggerer, api-server;
+- ``distributed``: the same with the CeleryExecutor, Redis, two Celery workers and two triggerers.
+Drills marked ``distributed`` run only there, drills marked ``local_only`` only on ``local``; every other drill
+runs on the topology ``E2E_TOPOLOGY`` names (``local`` by default, ``distributed``, or ``both``). ``make
+drills`` sets ``both``. Local drills run first; at most one stack runs at a time (each starts on the first
+drill that needs it, the other is stopped then), and the last one is stopped at the end of the session, also
+when a drill fails.
 """
 
 from __future__ import annotations
@@ -15,13 +21,13 @@ import atexit
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness.report import DrillRecord, format_table, write_report
+from tests.e2e.harness.topology import TOPOLOGIES, StackPool, topologies_for
 
 E2E_DIR = Path(__file__).resolve().parent
 ARTIFACTS = E2E_DIR.parents[1] / "artifacts" / "e2e"
@@ -29,13 +35,23 @@ BUCKETS = ("e2e-data", "e2e-watched")
 SLOW_REASON = "slow drill: run `make drills` (pytest tests/e2e -m drill) or set E2E_ALL=1"
 
 _records: list[DrillRecord] = []
-_stack_timings: dict[str, float] = {}
+_stack_timings: dict[str, dict[str, float]] = {}
 _record_key = pytest.StashKey[DrillRecord]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "drill(name): an end-to-end drill on the real Airflow stack")
     config.addinivalue_line("markers", "fast_drill: a drill cheap enough for every default test run")
+    config.addinivalue_line("markers", "distributed: a drill that needs the CeleryExecutor / two-triggerer topology")
+    config.addinivalue_line("markers", "local_only: a drill that relies on the single-machine LocalExecutor topology")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every drill runs once per topology it is selected for (``[local]`` / ``[distributed]`` in its id)."""
+    if "e2e_topology" in metafunc.fixturenames:
+        marks = {m.name for m in metafunc.definition.iter_markers()}
+        chosen = topologies_for(marks, os.environ.get("E2E_TOPOLOGY"))
+        metafunc.parametrize("e2e_topology", chosen, ids=chosen)
 
 
 def _run_all_drills(config: pytest.Config) -> bool:
@@ -50,16 +66,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if E2E_DIR not in Path(str(item.path)).parents:
             continue
-        if skip_all:
+        if skip_all and item.get_closest_marker("drill"):
             item.add_marker(pytest.mark.skip(reason="E2E_SKIP=1"))
         elif item.get_closest_marker("drill") and not item.get_closest_marker("fast_drill") and not run_all:
             item.add_marker(pytest.mark.skip(reason=SLOW_REASON))
+    # Local drills first, then distributed ones: one stack switch per session at most.
+    items.sort(key=lambda item: TOPOLOGIES.index(_topology_of(item)) if _topology_of(item) else 0)
+
+
+def _topology_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("e2e_topology") if callspec is not None else None
 
 
 # -- the stack --------------------------------------------------------------------------------------------
-def _keep_logs(root: Path) -> None:
-    """Copy component logs to artifacts/e2e/logs so a failed run can be read after the temp dir is gone."""
-    target = ARTIFACTS / "logs"
+def _keep_logs(root: Path, topology: str) -> None:
+    """Copy component logs to artifacts/e2e/logs/<topology> so a failed run can be read after the temp dir is gone."""
+    target = ARTIFACTS / "logs" / topology
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True, exist_ok=True)
     for log in root.glob("*.log"):
@@ -70,27 +93,23 @@ def _keep_logs(root: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def e2e_stack():
-    from tests.e2e.harness.airflow_stack import AirflowStack
-    from tests.e2e.harness.requirements import MissingTool, ensure_postgres
-
+def _stack_pool():
+    pool = StackPool(BUCKETS, on_stop=_keep_logs)
+    atexit.register(pool.stop)  # belt and braces: an interpreter exit without teardown still stops it
     try:
-        extra_path = ensure_postgres()
-    except MissingTool as err:
-        pytest.fail(str(err), pytrace=False)
-    root = Path(tempfile.mkdtemp(prefix="airflow-tuning-e2e-"))
-    stack = AirflowStack(root, extra_path)
-    atexit.register(stack.stop)  # belt and braces: an interpreter exit without teardown still stops it
-    try:
-        stack.start(buckets=BUCKETS)
-        _stack_timings.update(stack.timings)
-        yield stack
+        yield pool
     finally:
-        stack.stop()
-        try:
-            _keep_logs(root)
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        pool.stop()
+        _stack_timings.update(pool.timings)
+
+
+@pytest.fixture
+def e2e_stack(e2e_topology: str, _stack_pool: StackPool):
+    """The running stack of this drill's topology (started on first use, shared by the session)."""
+    try:
+        return _stack_pool.get(e2e_topology)
+    except Exception as err:  # a missing tool or a stack that does not start fails the drill with its reason
+        pytest.fail(f"the {e2e_topology} stack did not start: {err}", pytrace=False)
 
 
 @pytest.fixture
@@ -98,7 +117,7 @@ def drill(request: pytest.FixtureRequest, e2e_stack):
     """The drill's table row; jobs created are counted from the emulator unless the drill sets them."""
     marker = request.node.get_closest_marker("drill")
     name = (marker.kwargs.get("name") if marker else None) or request.node.name
-    record = DrillRecord(drill=name, test=request.node.nodeid)
+    record = DrillRecord(drill=name, test=request.node.nodeid, topology=e2e_stack.topology)
     request.node.stash[_record_key] = record
     _records.append(record)
     before = e2e_stack.emulator.stats()["jobs_created"]
@@ -125,10 +144,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+def _drill_order(record: DrillRecord) -> tuple:
+    """Drills in number order (2 before 10), then by name and topology."""
+    number = re.match(r"\d+", record.drill)
+    return (int(number.group()) if number else 10**6, record.drill, record.topology)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not _records:
         return
-    records = sorted(_records, key=lambda r: r.drill)
+    records = sorted(_records, key=_drill_order)
     terminalreporter.write_sep("=", "e2e drills")
     terminalreporter.write_line(format_table(records, _stack_timings))
     path = write_report(records, _stack_timings)

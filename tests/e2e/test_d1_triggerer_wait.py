@@ -1,8 +1,9 @@
 """Drill 1: the retraining DAG succeeds with the wait handled by the real triggerer process.
 
-Proof that the wait ran in the triggerer and not inline: while the emulated job was RUNNING the tuning task
-was ``deferred`` (sampled together), a trigger log written by a triggerer exists and shows the job ending,
-and the task needed one try. The "Vertex AI Tuning Job" link already answers while the task is deferred.
+Proof that the wait ran in the triggerer and not inline (facts, never a sample of a changing state): the
+trigger log a triggerer wrote for the task shows the job RUNNING and then SUCCEEDED, the task needed one
+try, and its try's log ends in a deferral. The "Vertex AI Tuning Job" link already answers while the task is
+deferred.
 """
 
 from __future__ import annotations
@@ -28,18 +29,10 @@ def test_retraining_waits_in_the_real_triggerer(e2e_stack, drill):
     links = rest.links(DAG_ID, run_id, "tune")
     job_id = job["name"].rsplit("/", 1)[-1]
 
-    samples: list[tuple[str, str]] = []
-
-    def sample(run: dict) -> None:
-        ti_state = rest.task_instance(DAG_ID, run_id, "tune")["state"]
-        [current] = jobs_of(e2e_stack, label)
-        samples.append((ti_state, current["state"]))
-
-    run = rest.wait_run(DAG_ID, run_id, timeout=JOB_MS / 1000 + 180, on_poll=sample, interval=0.5)
+    run = rest.wait_run(DAG_ID, run_id, timeout=JOB_MS / 1000 + 180)
 
     states = {ti["task_id"]: ti for ti in rest.task_instances(DAG_ID, run_id)}
     assert run["state"] == "success", {t: ti["state"] for t, ti in states.items()}
-    assert ("deferred", "JOB_STATE_RUNNING") in samples, f"never saw the task deferred while the job ran: {samples}"
     assert states["tune"]["try_number"] == 1
     assert deferred["triggerer_job"]["job_type"] == "TriggererJob"
 
@@ -49,7 +42,8 @@ def test_retraining_waits_in_the_real_triggerer(e2e_stack, drill):
     assert trigger_logs, "the triggerer wrote no log for the wait"
     trigger_text = "\n".join(p.read_text(errors="replace") for p in trigger_logs)
     assert job["name"] in trigger_text and "SUCCEEDED" in trigger_text
+    assert f"{job['name']} is RUNNING" in trigger_text or "-> RUNNING" in trigger_text, "the triggerer saw it run"
 
     link = links.get("Vertex AI Tuning Job")
     assert link and job_id in link, f"the console link must be there while deferred, got {links}"
-    drill.note(deferred_samples=sum(1 for s in samples if s[0] == "deferred"), trigger_logs=len(trigger_logs))
+    drill.note(trigger_logs=len(trigger_logs))

@@ -72,10 +72,12 @@ def _crash_and_recover(stack, drill, points: tuple[str, ...], kill: tuple[str, .
 
 @pytest.mark.drill(name="2a task process SIGKILL after submit -> reattach")
 @pytest.mark.fast_drill
+@pytest.mark.local_only  # finds LocalExecutor task processes; drill 11 is its Celery counterpart
 def test_task_process_killed_after_submit_reattaches(e2e_stack, drill):
     _crash_and_recover(e2e_stack, drill, ("after_submit", "after_save"), kill=("task",))
 
 
 @pytest.mark.drill(name="2b whole worker SIGKILL after submit -> reattach")
+@pytest.mark.local_only
 def test_whole_worker_killed_after_submit_reattaches(e2e_stack, drill):
     _crash_and_recover(e2e_stack, drill, ("after_submit",), kill=("task", "supervisor"))

@@ -36,6 +36,7 @@ def _restart_triggerer(stack, how: str) -> None:
 
 
 @pytest.mark.drill(name="3 triggerer restart while deferred")
+@pytest.mark.local_only  # one triggerer restarting; drill 10 is the two-triggerer failover
 def test_triggerer_restarts_do_not_lose_or_cancel_the_job(e2e_stack, drill):
     rest = e2e_stack.rest
     upload_training_data(e2e_stack)

@@ -49,7 +49,8 @@ def test_restart_with_state_file_keeps_jobs_models_and_learning(tmp_path):
 
 def test_cli_prints_the_connection_line_and_stops_on_sigterm():
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_tuning.emulator", "--port", "0", "--job-duration", "1", "--seed", "3"],
+        [sys.executable, "-m", "airflow_tuning.emulator", "--port", "0", "--storage-port", "0", "--job-duration", "1",
+         "--seed", "3"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines, deadline = [], time.monotonic() + 60

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from airflow_tuning.common.console import storage_object_console_url
+from airflow_tuning.common.console import emulator_report_url
 from tests.evaluation.conftest import task_state, xcom
 
 BUILTINS = ("exact_match", "token_f1", "rouge_l", "bleu")
@@ -109,7 +109,14 @@ def test_gate_passes_for_tuned_model_over_base_and_fails_strict_thresholds_under
         assert f"{result['baseline_metrics'][name]:.4f}" in page
         assert f"{result['delta'][name]:+.4f}" in page
     assert "PASSED" in page and "<svg" in page
-    assert xcom(run, "evaluate_vs_base", key="evaluation_report") == storage_object_console_url(html_uri)
+    # The connection points at the emulator: the link opens the rendered report there, offline.
+    link = xcom(run, "evaluate_vs_base", key="evaluation_report")
+    assert link == emulator_report_url(emulator.api_url, html_uri)
+    import httpx
+
+    served = httpx.get(link, timeout=30)
+    assert served.status_code == 200 and served.headers["content-type"].startswith("text/html")
+    assert served.text == page
 
     # -- the weak model under strict thresholds: the task fails, the result and the report are still there
     assert task_state(run, "evaluate_strict") == "failed"

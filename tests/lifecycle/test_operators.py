@@ -38,8 +38,11 @@ def test_create_defers_and_returns_the_complete_summary(emulator, datasets, test
     assert [cp["epoch"] for cp in summary["checkpoints"]] == [1, 2]
     assert summary["create_time"] and summary["end_time"]
     assert xcom(run, "tune", TUNING_JOB_NAME_XCOM_KEY) == summary["tuning_job"]
-    assert xcom(run, "tune", TUNING_JOB_LINK_XCOM_KEY) == summary["console_url"]
-    assert ui_link(lifecycle_tuning.create_dag, run, "tune") == summary["console_url"]
+    # The connection points at the emulator: the link is its own page of the job (the summary keeps the console).
+    page = f"{emulator.api_url}/_emulator/ui/{summary['tuning_job']}"
+    assert summary["console_url"].startswith("https://console.cloud.google.com/")
+    assert xcom(run, "tune", TUNING_JOB_LINK_XCOM_KEY) == page
+    assert ui_link(lifecycle_tuning.create_dag, run, "tune") == page
     jobs = emulator.jobs(labels={"lifecycle-test": test_id})
     assert len(jobs) == 1
     job = jobs[0]
@@ -138,9 +141,7 @@ def test_cancel_running_ended_and_labelled_jobs(emulator, submit, wait_for_state
     assert run.state == "success"
     assert xcom(run, "cancel_running")["state"] == "JOB_STATE_CANCELLED"
     assert xcom(run, "cancel_ended")["state"] == "JOB_STATE_SUCCEEDED"  # a logged no-op
-    assert xcom(run, "cancel_running", TUNING_JOB_LINK_XCOM_KEY).endswith(
-        f"{running.name.rsplit('/', 1)[1]}?project=emulator-project"
-    )
+    assert xcom(run, "cancel_running", TUNING_JOB_LINK_XCOM_KEY) == f"{emulator.api_url}/_emulator/ui/{running.name}"
     cancelled = xcom(run, "cancel_group")
     assert sorted(s["tuning_job"] for s in cancelled) == sorted(job.name for job in group)
     assert {s["state"] for s in cancelled} == {"JOB_STATE_CANCELLED"}
@@ -165,6 +166,6 @@ def test_timeouts_and_worker_kills_cancel_the_job(emulator, datasets, test_id):
     # The deferred task never resumed successfully, yet its link is there: it was pushed before deferring,
     # which is what lets the UI show it while the job runs.
     job_id = jobs["deferred_timeout"]["name"].rsplit("/", 1)[1]
-    assert xcom(run, "deferred_timeout", TUNING_JOB_LINK_XCOM_KEY).endswith(
-        f"/tuningJob/{job_id}?project=emulator-project"
-    )
+    link = xcom(run, "deferred_timeout", TUNING_JOB_LINK_XCOM_KEY)
+    assert link == f"{emulator.api_url}/_emulator/ui/{jobs['deferred_timeout']['name']}"
+    assert job_id in jobs["deferred_timeout"]["name"]

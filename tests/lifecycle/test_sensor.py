@@ -43,7 +43,7 @@ def test_sensor_waits_on_external_jobs_in_every_mode(emulator, datasets, test_id
         assert task_state(run, task_id) == "success"
         summary = xcom(run, task_id)
         assert summary["tuning_job"] == name and summary["state"] == "JOB_STATE_SUCCEEDED"
-        assert xcom(run, task_id, TUNING_JOB_LINK_XCOM_KEY) == summary["console_url"]
+        assert xcom(run, task_id, TUNING_JOB_LINK_XCOM_KEY) == f"{emulator.api_url}/_emulator/ui/{name}"
         assert first_start(run, task_id) < datetime.fromisoformat(summary["end_time"]), (
             f"{task_id} did not wait"
         )

@@ -131,7 +131,7 @@ def test_validate_runs_from_the_installed_wheel(installed):
 
 
 def test_emulator_starts_on_loopback_and_stops(installed):
-    proc = subprocess.Popen([str(installed.bin / "airflow-tuning"), "emulator", "--port", "0"],
+    proc = subprocess.Popen([str(installed.bin / "airflow-tuning"), "emulator", "--port", "0", "--storage-port", "0"],
                             cwd=installed.work, env=installed.env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()

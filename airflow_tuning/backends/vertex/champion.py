@@ -97,9 +97,14 @@ def holder_elsewhere(client: Any, promoted: str, alias: str, *, retry: Any = Non
     A promotion records it as the previous holder when the alias is not on ``promoted``'s own model, so a
     rollback can go back across models of one logical model.
     """
-    parsed = parse_model_name(promoted, require_version=True)
-    kwargs = {"retry": retry} if retry is not None else {}
-    display_name = client.get_model(name=promoted, **kwargs).display_name
+    from google.api_core import exceptions
+
+    try:
+        parsed = parse_model_name(promoted, require_version=True)
+        kwargs = {"retry": retry} if retry is not None else {}
+        display_name = client.get_model(name=promoted, **kwargs).display_name
+    except (ValueError, exceptions.NotFound):  # the promotion itself reports the bad or missing name
+        return None
     if not display_name:
         return None
     parent = f"projects/{parsed.project}/locations/{parsed.location}"

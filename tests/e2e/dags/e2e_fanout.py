@@ -10,8 +10,8 @@ with DAG(
     dag_id="e2e_fanout",
     schedule=None,
     catchup=False,
-    max_active_runs=100,
-    max_active_tasks=200,
+    max_active_runs=250,
+    max_active_tasks=250,
     tags=["e2e"],
     params={
         "training_dataset_uri": Param("gs://e2e-data/train.jsonl", type="string"),

@@ -51,19 +51,29 @@ def base_env(extra_path: str | None = None) -> dict[str, str]:
 
 EXAMPLE_BUCKET = "e2e-example-pipeline"
 
+
 class AirflowStack:
     """PostgreSQL + emulator + four Airflow components, started once, stopped always."""
 
-    def __init__(self, root: Path, extra_path: str | None = None) -> None:
+    topology = "local"
+    component_names: tuple[str, ...] = COMPONENTS
+
+    def __init__(self, root: Path, extra_path: str | None = None, *, dags_folder: Path = E2E_DAGS,
+                 api_port: int = 0, emulator_ports: tuple[int, int] = (0, 0), bucket: str = EXAMPLE_BUCKET,
+                 poll_interval: str = "1", job_duration: float = 3.0, password: str = PASSWORD) -> None:
         self.root = root
+        self.password = password
         self.home = root / "airflow_home"
         self.logs = self.home / "logs"
-        self.api_port = free_port()
+        self.dags_folder = dags_folder
+        self.bucket = bucket
+        self.poll_interval = poll_interval
+        self.api_port = api_port or free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.base = base_env(extra_path)
         self.base["GOOGLE_APPLICATION_CREDENTIALS"] = str(root / "no-adc.json")
         self.postgres = TempPostgres(root)
-        self.emulator = EmulatorProcess(root, self.base)
+        self.emulator = EmulatorProcess(root, self.base, job_duration=job_duration, ports=emulator_ports)
         self.components: dict[str, ManagedProcess] = {}
         self.rest: AirflowRest | None = None
         self.timings: dict[str, float] = {}
@@ -75,7 +85,7 @@ class AirflowStack:
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(E2E_DAGS),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "16",
@@ -103,13 +113,17 @@ class AirflowStack:
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
                 "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "5",
                 "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+                # Task starts on a loaded 2-core machine can keep the API server busy for more than the default
+                # 5 s; a start that times out is reported failed before the task ran (a drill failure that says
+                # nothing about the product).
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
                 "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
                 "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
                 "AIRFLOW_CONN_GEMINI_TUNING_DEFAULT": self.emulator.connection_json(),
                 # Read by the example DAGs (dags/, linked into the e2e DAGs folder) when they are parsed.
-                "AIRFLOW_TUNING_BUCKET": EXAMPLE_BUCKET,
-                "AIRFLOW_TUNING_POLL_INTERVAL": "1",
+                "AIRFLOW_TUNING_BUCKET": self.bucket,
+                "AIRFLOW_TUNING_POLL_INTERVAL": self.poll_interval,
             }
         )
         return env
@@ -122,20 +136,20 @@ class AirflowStack:
         self._fernet = _fernet_key()
         self._jwt_secret = secrets.token_urlsafe(32)
         self._api_secret = secrets.token_urlsafe(32)
-        (self.home / "passwords.json").write_text(json.dumps({USERNAME: PASSWORD}))
+        (self.home / "passwords.json").write_text(json.dumps({USERNAME: self.password}))
         self.postgres.start()
         self.timings["postgres"] = time.monotonic() - t0
         self.emulator.start()
-        for bucket in (*buckets, EXAMPLE_BUCKET):
+        for bucket in (*buckets, self.bucket):
             self.emulator.create_bucket(bucket)
         self.timings["emulator"] = time.monotonic() - t0
         env = self.airflow_env()
         self._migrate(env)
         self.timings["db_migrate"] = time.monotonic() - t0
-        for name in COMPONENTS:
+        for name in self.component_names:
             self.components[name] = self._component(name, env).start()
         wait_for_port(self.api_port, 120, self.components["api-server"])
-        self.rest = AirflowRest(self.api_url, USERNAME, PASSWORD)
+        self.rest = AirflowRest(self.api_url, USERNAME, self.password)
         self.wait_healthy(timeout=120)
         self.timings["ready"] = time.monotonic() - t0
         return self
@@ -149,6 +163,8 @@ class AirflowStack:
             raise RuntimeError(f"airflow db migrate failed ({result.returncode}):\n{result.stderr[-4000:]}")
 
     def _component(self, name: str, env: dict[str, str]) -> ManagedProcess:
+        # No log servers: Airflow 3.3's serve-logs binds every interface and has no host setting; with the
+        # LocalExecutor the API server reads task and trigger logs from the shared local folder instead.
         argv = {
             "api-server": ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(self.api_port)],
             "scheduler": ["airflow", "scheduler", "--skip-serve-logs"],
@@ -157,9 +173,10 @@ class AirflowStack:
         }[name]
         return ManagedProcess(name, argv, env, log_dir=self.root, cwd=self.root)
 
-    def wait_healthy(self, timeout: float = 90, components: tuple[str, ...] = COMPONENTS) -> dict:
+    def wait_healthy(self, timeout: float = 90, components: tuple[str, ...] | None = None) -> dict:
         """Wait until /monitor/health reports every started component healthy; fail early if one died."""
         assert self.rest is not None
+        components = self.component_names if components is None else components
         deadline = time.monotonic() + timeout
         health: dict = {}
         while time.monotonic() < deadline:
@@ -173,10 +190,14 @@ class AirflowStack:
                 time.sleep(1)
                 continue
             wanted = {"scheduler", "triggerer", "dag_processor", "metadatabase"}
-            if all(health.get(key, {}).get("status") == "healthy" for key in wanted):
+            if all(health.get(key, {}).get("status") == "healthy" for key in wanted) and self._ready():
                 return health
             time.sleep(1)
         raise TimeoutError(f"Airflow components not healthy after {timeout:.0f}s: {health}")
+
+    def _ready(self) -> bool:
+        """Readiness beyond /monitor/health (the distributed stack waits for its Celery workers here)."""
+        return True
 
     def stop(self) -> None:
         """Stop everything this stack started, in reverse order; never raises."""
@@ -194,13 +215,16 @@ class AirflowStack:
                 proc.wait_stopped(grace=15)
             except Exception as err:
                 errors.append(f"{name}: {err}")
-        for stopper in (self.emulator.stop, self.postgres.stop):
+        for stopper in (*self._extra_stoppers(), self.emulator.stop, self.postgres.stop):
             try:
                 stopper()
             except Exception as err:
                 errors.append(str(err))
         if errors:
             print(f"e2e stack teardown problems: {errors}", file=sys.stderr)
+
+    def _extra_stoppers(self) -> tuple:
+        return ()
 
     # -- drills ---------------------------------------------------------------------------------------
     def kill_component(self, name: str) -> None:

@@ -20,9 +20,10 @@ RETRY_EXTRAS = {"retry_initial_delay": 0.3, "retry_max_delay": 3.0, "retry_attem
 
 
 class EmulatorProcess:
-    def __init__(self, root: Path, env: dict[str, str], job_duration: float = 3.0, seed: int = 7) -> None:
-        self.port = free_port()
-        self.storage_port = free_port()
+    def __init__(self, root: Path, env: dict[str, str], job_duration: float = 3.0, seed: int = 7,
+                 ports: tuple[int, int] = (0, 0)) -> None:
+        self.port = ports[0] or free_port()
+        self.storage_port = ports[1] or free_port()
         self.api_url = f"http://127.0.0.1:{self.port}"
         self.storage_url = f"http://127.0.0.1:{self.storage_port}"
         argv = [

@@ -98,6 +98,23 @@ class TempPostgres:
             cur.execute(f"CREATE DATABASE {DB_NAME}")
         conn.close()
 
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: every connection is cut, the server is back with the same options."""
+        # -l: the new server must not inherit our pipes (pg_ctl -w would wait for them to close).
+        self._check("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "-t", "60", "restart")
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Read the metadata database directly (facts the REST API does not expose, e.g. trigger owners)."""
+        import psycopg2
+
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=DB_USER, dbname=DB_NAME)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall()
+        finally:
+            conn.close()
+
     def stop(self) -> None:
         if self.started:
             subprocess.run(

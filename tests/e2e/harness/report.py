@@ -14,6 +14,7 @@ REPORT_PATH = Path(__file__).resolve().parents[3] / "artifacts" / "e2e" / "drill
 class DrillRecord:
     drill: str
     test: str
+    topology: str = "local"
     result: str = "not run"
     jobs_created: int | None = None
     duration_s: float = 0.0
@@ -23,10 +24,16 @@ class DrillRecord:
         self.notes.update(values)
 
 
-def format_table(records: list[DrillRecord], stack_timings: dict[str, float] | None = None) -> str:
-    header = ("drill", "result", "jobs created", "duration")
+def format_table(records: list[DrillRecord], stack_timings: dict[str, dict[str, float]] | None = None) -> str:
+    header = ("drill", "topology", "result", "jobs created", "duration")
     rows = [
-        (r.drill, r.result, "-" if r.jobs_created is None else str(r.jobs_created), f"{r.duration_s:6.1f} s")
+        (
+            r.drill,
+            r.topology,
+            r.result,
+            "-" if r.jobs_created is None else str(r.jobs_created),
+            f"{r.duration_s:6.1f} s",
+        )
         for r in records
     ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)] if rows else []
@@ -37,19 +44,22 @@ def format_table(records: list[DrillRecord], stack_timings: dict[str, float] | N
         lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
     for record in records:
         if record.notes:
-            lines.append(f"  {record.drill}: " + ", ".join(f"{k}={v}" for k, v in record.notes.items()))
-    if stack_timings:
-        lines.append("  stack start-up: " + ", ".join(f"{k} {v:.1f}s" for k, v in stack_timings.items()))
+            lines.append(
+                f"  {record.drill} [{record.topology}]: " + ", ".join(f"{k}={v}" for k, v in record.notes.items())
+            )
+    for topology, timings in (stack_timings or {}).items():
+        if isinstance(timings, dict):
+            lines.append(f"  {topology} stack start-up: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     return "\n".join(lines)
 
 
-def write_report(records: list[DrillRecord], stack_timings: dict[str, float] | None) -> Path:
+def write_report(records: list[DrillRecord], stack_timings: dict[str, dict[str, float]] | None) -> Path:
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
     payload = {"stack_timings": stack_timings or {}, "drills": [asdict(r) for r in records]}
     REPORT_PATH.write_text(json.dumps(payload, indent=2, default=str))
     return REPORT_PATH
 
 
-def read_report(path: Path = REPORT_PATH) -> tuple[list[DrillRecord], dict[str, float]]:
+def read_report(path: Path = REPORT_PATH) -> tuple[list[DrillRecord], dict[str, dict[str, float]]]:
     payload = json.loads(path.read_text())
     return [DrillRecord(**row) for row in payload["drills"]], payload.get("stack_timings") or {}

@@ -59,3 +59,31 @@ def ensure_chromium() -> str:
         f"{CHROMIUM} is missing and could not be installed: run `apt-get install chromium` as root "
         "(the UI drill drives Debian's chromium through Playwright; it never runs `playwright install`)"
     )
+
+
+def ensure_redis() -> str:
+    """Path of ``redis-server`` (the Celery broker of the distributed drills), installing Debian's package as
+    root when it is missing."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    if _apt_install("redis-server") and (found := shutil.which("redis-server")):
+        return found
+    raise MissingTool(
+        "redis-server is not on PATH and could not be installed: run `apt-get install redis-server` as root "
+        "(the distributed drills use it as the Celery broker on a loopback port)"
+    )
+
+
+def ensure_celery_executor() -> None:
+    """The CeleryExecutor must import (the Celery provider and the installed celery must fit each other)."""
+    import sys
+
+    probe = "from airflow.providers.celery.executors.celery_executor import CeleryExecutor"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    if result.returncode:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MissingTool(
+            f"the CeleryExecutor does not import ({last}): install apache-airflow-providers-celery with a celery "
+            "release it supports (pip show apache-airflow-providers-celery celery), e.g. from constraints.txt"
+        )
