@@ -48,7 +48,8 @@ _GONE = "GONE"
 
 
 class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
-    """Start a supervised tuning job on Vertex AI and (by default) wait for it in the triggerer.
+    """Start a tuning job on Vertex AI (supervised, preference or distillation) and wait for it (by default in
+    the triggerer).
 
     Submits with google-genai ``tunings.tune`` and a typed ``CreateTuningJobConfig``. Returns and pushes as
     XCom the job summary (see ``airflow_tuning.jobs.summary.SUMMARY_KEYS``); pushes ``tuning_job_name`` and
