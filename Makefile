@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint unit docs demo demo-preference airflow bench drills emulator constraints dist clean
+.PHONY: venv test lint typecheck unit docs demo demo-preference airflow bench drills emulator constraints dist clean
 
 venv: $(STAMP)
 
@@ -18,10 +18,14 @@ $(STAMP): pyproject.toml constraints.txt
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_tuning dags tests benchmarks demo
 
+# Types: py.typed ships, so users' type checkers read these annotations (config: [tool.mypy] in pyproject.toml).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-test: lint unit
+test: lint typecheck unit
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py

@@ -140,6 +140,8 @@ class Probe:
         self.url = f"{emu.api_url}/_emulator/stats"
         self.client = httpx.AsyncClient(timeout=60)
         self.lags: list[float] = []
+        self.gc_pauses: list[float] = []  # the collector stops the loop too: its pauses tell GC from our code
+        self._gc_started = 0.0
         self._stop = asyncio.Event()
         self._lag_task: asyncio.Task[None] | None = None
 
@@ -160,9 +162,18 @@ class Probe:
                 self.lags.append(time.perf_counter() - before - interval)
 
         self._lag_task = asyncio.create_task(sample())
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif info.get("generation") == 2 or time.perf_counter() - self._gc_started > 0.01:
+            self.gc_pauses.append(time.perf_counter() - self._gc_started)
 
     async def close(self) -> None:
         self._stop.set()
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
         if self._lag_task is not None:
             await self._lag_task
         await self.client.aclose()
@@ -192,7 +203,7 @@ async def steady_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str
     random.Random(0).shuffle(delays)
 
     probe = await prepare(emu, jobs[0][0])
-    gets_before = (await probe.gets_at())[1]
+    answers = await count_answers()  # in the client: the emulator's stats route visits every job
     rss_before, cpu_before = rss_mb(), cpu_seconds()
     with PeakRss() as peak:
         t0 = time.time()
@@ -202,18 +213,19 @@ async def steady_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str
         tasks = [asyncio.create_task(watch(t, r)) for t, r in zip(triggers, records, strict=True)]
         cap = policy.max_poll_interval
         window = (t0 + start_spread + ramp_seconds(policy) + cap, min(end for _, end in jobs) - cap)
-        snapshots = None
-        if window[1] - window[0] >= 2 * cap:
-            snapshots = await asyncio.gather(probe.gets_at(window[0]), probe.gets_at(window[1]))
-        else:
-            note("no steady-state window: jobs too short for the start spread and poll ramp")
         await asyncio.gather(*tasks)
         wall = time.time() - t0
     cpu = cpu_seconds() - cpu_before
-    gets = (await probe.gets_at())[1] - gets_before
+    snapshots = None
+    if window[1] - window[0] >= 2 * cap:
+        snapshots = [(w, sum(1 for _, a in answers if a <= w), 0.0) for w in window]
+    else:
+        note("no steady-state window: jobs too short for the start spread and poll ramp")
+    gets = len(answers)
     await probe.close()
     return {"policy": policy, "jobs": jobs, "records": records, "wall": wall, "cpu": cpu, "gets": gets,
-            "rss_before": rss_before, "rss_peak": peak.peak, "snapshots": snapshots, "lags": probe.lags}
+            "rss_before": rss_before, "rss_peak": peak.peak, "snapshots": snapshots, "lags": probe.lags,
+            "gc_pauses": probe.gc_pauses}
 
 
 async def restart_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[str, Any]:
@@ -231,9 +243,11 @@ async def restart_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[st
     with PeakRss() as peak:
         t0 = time.time()
         probe.start_lag()
-        records = [Watch(name, started_at=t0) for name, _ in jobs]
-        tasks = [asyncio.create_task(watch(TuningJobTrigger(name, **policy.to_kwargs()), record))
-                 for (name, _), record in zip(jobs, records, strict=True)]
+        records, tasks = [], []
+        for name, _ in jobs:  # as Airflow's TriggerRunner.create_triggers: one trigger, then yield to the loop
+            records.append(Watch(name, started_at=t0))
+            tasks.append(asyncio.create_task(watch(TuningJobTrigger(name, **policy.to_kwargs()), records[-1])))
+            await asyncio.sleep(0)
         # Answers are counted in this process: the emulator's stats route visits every job, and polling it
         # often with 10,000 jobs would slow the emulator down and measure that instead.
         await asyncio.sleep(seconds)
@@ -243,24 +257,26 @@ async def restart_phase(args: argparse.Namespace, emu: Any, uri: str) -> dict[st
     await asyncio.gather(*tasks, return_exceptions=True)
     gets = (await probe.gets_at())[1] - gets_before
     await probe.close()
-    first = sorted(answered.values())
+    first = sorted({name: when for name, when in reversed(answered)}.values())  # each job's first answer
     first_polls = first[-1] - t0 if len(first) == n else None
-    return {"cpu": cpu, "gets": gets, "due": n * polls_due(policy, seconds),
+    due = sum(polls_due(policy, seconds - TuningJobTrigger(name).first_poll_delay) for name, _ in jobs)
+    return {"cpu": cpu, "gets": gets, "due": due,
             "emulator_data_loads_per_second": n / warm_up, "rss_added": peak.peak - rss_before,
             "first_polls": first_polls, "first_polls_answered": len(first), "lags": probe.lags,
+            "gc_pauses": probe.gc_pauses,
             "seconds": seconds}
 
 
-async def count_answers() -> dict[str, float]:
-    """When each job's status was first answered to the shared client (a spy on its ``tunings.get``)."""
+async def count_answers() -> list[tuple[str, float]]:
+    """Every status answer to the shared client, as (job, when): a spy on its ``tunings.get``."""
     from airflow_tuning.hooks.tuning import GeminiTuningHook
 
     tunings = (await GeminiTuningHook.aget_async_genai_client()).tunings
-    real_get, answered = tunings.get, {}
+    real_get, answered = tunings.get, []
 
     async def get(*, name: str, config: Any = None) -> Any:
         job = await real_get(name=name, config=config)
-        answered.setdefault(name, time.time())
+        answered.append((name, time.time()))
         return job
 
     tunings.get = get
@@ -281,7 +297,8 @@ def report_steady(args: argparse.Namespace, result: dict[str, Any], common: dict
          cpu_share_of_one_core_real_time=result["cpu"] / (result["wall"] * compression),
          cpu_ms_per_request=1000 * result["cpu"] / max(1, result["gets"]), requests=result["gets"],
          cpu_seconds_per_1000_job_hours=1000 * result["cpu"] / job_hours if job_hours else None,
-         job_hours_watched=job_hours, event_loop_lag_ms=lag_ms, **common)
+         job_hours_watched=job_hours, event_loop_lag_ms=lag_ms,
+         worst_gc_pause_ms=1000 * max(result["gc_pauses"], default=0.0), **common)
     met = rss_added <= rss_target
     if result["snapshots"]:
         (t1, c1, d1), (t2, c2, d2) = result["snapshots"]
@@ -320,7 +337,9 @@ def report_restart(args: argparse.Namespace, result: dict[str, Any], common: dic
          None, kb_per_trigger=1000 * result["rss_added"] / args.triggers, **common)
     emit(f"triggerer_restart_worst_loop_lag_{args.triggers}_triggers", 1000 * max(lags) if lags else None, "ms",
          None, None, all_first_polls_answered_seconds=result["first_polls"],
-         note="largest delay of a 50 ms asyncio.sleep while every trigger makes its first polls", **common)
+         worst_gc_pause_ms=1000 * max(result["gc_pauses"], default=0.0), gc_pauses_over_10ms=len(result["gc_pauses"]),
+        note="largest delay of a 50 ms asyncio.sleep while every trigger makes its first polls; a full garbage "
+             "collection stops the loop too (worst_gc_pause_ms)", **common)
     emit("emulator_job_data_loads_per_second", result["emulator_data_loads_per_second"], "jobs/s", None, None,
          note="the emulator reads each job's training data from its storage on the first poll after the job "
               "starts; done before the restart is measured (as in a real restart, the jobs were running)",
@@ -330,8 +349,9 @@ def report_restart(args: argparse.Namespace, result: dict[str, Any], common: dic
          first_polls_answered=result["first_polls_answered"],
          cpu_ms_per_request=1000 * result["cpu"] / max(1, result["gets"]),
          all_first_polls_answered_seconds=result["first_polls"], event_loop_lag_ms=spread(result["lags"], 1000),
-         note="all triggers start at once (triggerer restart); requests_due counts the polls the policy allows "
-              "in the window at the longest waits", **common)
+         note="all triggers start at once (triggerer restart), each first poll at its offset within the first "
+              "poll interval; requests_due counts the polls the policy allows in the window at the longest waits",
+         **common)
 
 
 def main(argv: list[str] | None = None) -> int:

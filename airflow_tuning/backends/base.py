@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 class ClientSource(Protocol):
     """What an adapter needs from the hook: the connection's project and location, and built clients."""
 
-    project: str
-    location: str
-    api_core_retry: Any
+    @property
+    def project(self) -> str: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def api_core_retry(self) -> Any: ...
 
     def get_genai_client(self) -> Any: ...
     def get_async_genai_client(self) -> Any: ...
@@ -92,8 +95,9 @@ class TuningService(ABC):
         """The sync client whose ``tunings.get`` / ``tunings.cancel`` serve this service."""
 
     @abstractmethod
-    async def async_tunings_client(self, hook_class: Any, conn_id: str) -> Any:
-        """The shared async client for triggers (``hook_class`` builds and caches it)."""
+    async def async_tunings_client(self, hook_class: Any, conn_id: str, location: str | None = None) -> Any:
+        """The shared async client for triggers (``hook_class`` builds and caches it); ``location`` is the
+        task's, for a connection that has none of its own."""
 
     @abstractmethod
     def generation_client(self, clients: ClientSource) -> Any:

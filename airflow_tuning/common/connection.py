@@ -44,6 +44,10 @@ class ConnectionSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: USD per 1M training tokens per base model, as given (JSON text or mapping); checked where prices are used.
     tuning_prices: Any = None
+    # From a ``google_cloud_platform`` connection (see ``common.google_cloud``): a workload identity
+    # federation config (file path, or its JSON), and OAuth scopes replacing the cloud-platform default.
+    credential_config: str | dict[str, Any] | None = _secret()
+    scopes: tuple[str, ...] = ()
 
     @property
     def is_emulated(self) -> bool:
@@ -91,7 +95,7 @@ class ConnectionSettings:
         if isinstance(keyfile, str) and keyfile.strip():
             try:
                 keyfile = json.loads(keyfile)
-            except ValueError as err:
+            except json.JSONDecodeError as err:
                 raise ConnectionConfigError(
                     f"Connection {conn_id!r}: field 'keyfile_dict' is not valid JSON "
                     f"(line {err.lineno}, column {err.colno}: {err.msg})"

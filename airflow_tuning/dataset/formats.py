@@ -12,6 +12,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -38,7 +39,7 @@ class Source:
 
     name: str
     format: str = "auto"
-    open: Callable[[], BinaryIO] | None = None
+    open: Callable[[], AbstractContextManager[BinaryIO]] | None = None
     items: Sequence[Any] | None = None
     display: str | None = None  # how problems name it; "" renders as "line N" (standard input)
 
@@ -225,6 +226,7 @@ def _csv_column_indexes(source: Source, header: list[str], columns: CsvColumns) 
             "`airflow-tuning validate --input-column NAME --output-column NAME`, or "
             "UploadDatasetOperator(input_column=..., output_column=...)"
         )
+    assert input_name is not None  # "missing" is empty only when an input column was found
     return header.index(input_name), header.index(columns.output)
 
 

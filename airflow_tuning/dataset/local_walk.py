@@ -52,7 +52,8 @@ def _matcher(parts: list[str]) -> Callable[[tuple[str, ...]], bool]:
             if j == len(names):
                 return False
             hidden_ok = parts[i].startswith(".") or not names[j].startswith(".")
-            return hidden_ok and regexes[i].match(names[j]) is not None and at(i + 1, j + 1)
+            regex = regexes[i]  # not None: that case returned above
+            return hidden_ok and regex is not None and regex.match(names[j]) is not None and at(i + 1, j + 1)
 
         return at(0, 0)
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import msgspec
 
@@ -271,7 +271,8 @@ class _Scan:
             return
         assert source.open is not None
         with source.open() as opened:
-            stream = SniffedStream(source.name, opened)  # a gzip or UTF-16 file is named as such
+            # A gzip or UTF-16 file is named as such; the sniffed stream reads like the file it wraps.
+            stream = cast(BinaryIO, SniffedStream(source.name, opened))
             if fmt == "csv":
                 records = iter_csv(source, stream, self.options.columns)
             else:

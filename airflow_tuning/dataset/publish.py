@@ -250,11 +250,12 @@ def _upload_attempt(http: Any, session_url: str, path: str, size: int, ask_first
     offset = 0
     if ask_first:
         try:
-            offset = _committed_offset(http, session_url, size)
+            committed = _committed_offset(http, session_url, size)
         except requests.RequestException as err:
             raise _Interrupted(f"status query failed: {err}") from None
-        if offset is None:
+        if committed is None:
             return
+        offset = committed
     remaining = offset < size
     headers = {"Content-Range": f"bytes {offset}-{size - 1}/{size}" if remaining else f"bytes */{size}"}
     try:

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 from airflow_tuning.common.names import parse_gs_prefix
 from airflow_tuning.dataset.formats import FORMATS, Source
@@ -57,7 +57,7 @@ def local_sources(patterns: Iterable[str], fmt: str = "auto", seen: set[str] | N
         if not paths:
             raise SourceError(f"{pattern}: matches no data file")
         paths = unique_by_real_path(paths, seen)
-        sources.extend(Source(name=path, format=fmt, open=partial(open, path, "rb")) for path in paths)
+        sources.extend(Source(name=path, format=fmt, open=partial(_open_binary, path)) for path in paths)
     return sources
 
 
@@ -109,3 +109,7 @@ def inline_source(items: Sequence[Any], fmt: str = "auto", name: str = "examples
     if fmt == "csv":
         raise ValueError("in-line examples are JSON objects; format 'csv' does not apply to them")
     return Source(name=name, format=check_format(fmt), items=list(items))
+
+
+def _open_binary(path: str) -> BinaryIO:
+    return open(path, "rb")

@@ -143,7 +143,7 @@ async def _discard(message: Any) -> None:
 
 def _drop_connection(send: Any) -> None:
     """Close the client's socket without an answer (uvicorn keeps the transport on the send callable)."""
-    cycle = getattr(send, "__self__", None)
+    cycle: Any = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if transport is None:
         raise ConnectionAbortedError("injected fault: connection dropped")

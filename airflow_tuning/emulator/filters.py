@@ -174,6 +174,8 @@ def _compare(actual: Any, op: str, value: str) -> bool:
     if op in ("=", "!="):
         equal = fnmatch.fnmatchcase(text, value) if "*" in value else text == value
         return equal if op == "=" else not equal
+    left: Any
+    right: Any
     left, right = (float(text), float(value)) if _numbers(text, value) else (text, value)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 

@@ -71,7 +71,7 @@ class Lifecycle:
             "tunedModel": None,
             "detailed": timeline.wanted(labels, self.config.detailed_job_states),
         }
-        self.store.jobs[job["name"]] = job
+        self.store.jobs[str(job["name"])] = job
         self.store.save()
         return job
 

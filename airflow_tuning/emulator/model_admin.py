@@ -100,11 +100,11 @@ def apply_update(model: dict[str, Any], version: dict[str, Any] | None, body: di
     now = time.time()
     for path, value in changes.items():
         on_version = version is not None or path in VERSION_FIELDS - MODEL_FIELDS
-        target = (version or default) if on_version else model
-        if target is None:
+        changed = (version or default) if on_version else model
+        if changed is None:
             continue
-        target["description" if path == "versionDescription" else path] = value
-        target["updateTime"] = now
+        changed["description" if path == "versionDescription" else path] = value
+        changed["updateTime"] = now
     model["updateTime"] = now
 
 

@@ -88,7 +88,7 @@ def upload_name(query: dict[str, str], headers: Any, body: bytes) -> str | None:
     try:
         if content_type.startswith("multipart/"):
             message = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
-            parts = message.get_payload()
+            parts: Any = message.get_payload()
             metadata = json.loads(parts[0].get_payload()) if isinstance(parts, list) and parts else {}
         else:
             metadata = json.loads(body or b"{}")

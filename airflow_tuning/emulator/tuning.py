@@ -219,7 +219,8 @@ def routes(ctx: Context) -> list[Any]:
         if params.get("pageToken"):
             after = _after(params["pageToken"])
             ordered = [j for j in ordered if (j["createTime"], j["name"]) < after]
-        version, page, more, now = api_version(request), [], False, time.time()
+        page: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        version, more, now = api_version(request), False, time.time()
         for job in ordered:
             await lifecycle.observe(job, now)
             view = lifecycle.render(job, version, now)

@@ -70,7 +70,7 @@ def set_default_checkpoint(
         )
     found = model.default_checkpoint_id or None
     version = f"{parsed.unversioned}@{model.version_id}"
-    recorded = state.get(STATE_KEY) if state is not None else None
+    recorded: Any = state.get(STATE_KEY) if state is not None else None
     same = isinstance(recorded, dict) and (recorded.get("version"), recorded.get("checkpoint")) == (
         version, checkpoint_id)
     if same:

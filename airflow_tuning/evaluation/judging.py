@@ -53,7 +53,9 @@ def judge(
     per_candidate = [list(outputs[k * n:(k + 1) * n]) for k in range(candidates)]
     baseline_predictions = list(outputs[candidates * n:]) if has_baseline else None
     all_scores = [score(p, references, metrics, labels=labels) for p in per_candidate]
-    baseline_scores = score(baseline_predictions, references, metrics, labels=labels) if has_baseline else None
+    baseline_scores = (
+        score(baseline_predictions, references, metrics, labels=labels) if baseline_predictions is not None else None
+    )
     best, rows, best_id = 0, None, None
     if checkpoints is not None:
         best = best_index([s.corpus[primary_metric] for s in all_scores], [c.epoch for c in checkpoints])

@@ -136,6 +136,7 @@ def rollback(client: Any, model: str, alias: str, event: PromotionEvent, *, retr
               "checkpoint_id": holder.default_checkpoint_id or None, "changed": False, "message": plan.message}
     if plan.done_already:
         return result
+    assert plan.target_model is not None  # a plan that is not done already names its target
     target = get_version(client, plan.target_model, retry=retry, action="Cannot roll back to")
     target_name = f"{parse_model_name(plan.target_model).unversioned}@{target.version_id}"
     record = replace(event, kind=ROLLBACK, alias=alias, model=target_name, checkpoint_id=plan.checkpoint_id,

@@ -157,7 +157,7 @@ def render_chart(metrics: Mapping[str, float], baseline_metrics: Mapping[str, fl
     for k, (name, value) in enumerate(metrics.items()):
         y = gap + k * group_h
         out.append(f'<text x="0" y="{y + bar_h - 3}">{html.escape(name)}</text>')
-        series = [(value, CHALLENGER_COLOR, "challenger")]
+        series: list[tuple[float | None, str, str]] = [(value, CHALLENGER_COLOR, "challenger")]
         if baseline_metrics is not None:
             series.append((baseline_metrics.get(name), BASELINE_COLOR, "baseline"))
         for j, (v, color, who) in enumerate(series):

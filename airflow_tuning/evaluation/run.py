@@ -91,7 +91,8 @@ def run_evaluation(
 
     started = time.monotonic()
     servings = [c.endpoint for c in chosen] if chosen else [target.serving]
-    requests = [GenerationRequest(serving, ex) for serving in servings for ex in examples]
+    # A selected checkpoint without an endpoint would be asked as model None (and fail when called).
+    requests = [GenerationRequest(serving, ex) for serving in servings for ex in examples]  # type: ignore[arg-type]
     if baseline is not None:
         requests += [GenerationRequest(baseline.serving, ex) for ex in examples]
     outputs = asyncio.run(_generate(service.generation_client(clients), requests, plan, log, clients.settings.retry))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 import weakref
 from functools import cached_property
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import BaseHook
 
+from airflow_tuning.common import google_cloud
 from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
 from airflow_tuning.common.credentials import key_problem, scrub
 
@@ -27,7 +29,12 @@ EMULATOR_TOKEN = "emulator"  # noqa: S105 - a placeholder bearer token; emulator
 class GeminiTuningHook(BaseHook):
     """Builds google-genai, Cloud Storage and Model Registry clients from a ``gemini_tuning`` connection.
 
-    :param gcp_conn_id: id of a connection of type ``gemini_tuning``.
+    :param gcp_conn_id: id of a ``gemini_tuning`` connection (every setting), or of a Google provider
+        ``google_cloud_platform`` connection such as ``google_cloud_default`` (project and credentials;
+        see :mod:`airflow_tuning.common.google_cloud`). The connection's type decides how it is read.
+    :param location: Vertex AI region for a ``google_cloud_platform`` connection, which has none of its own
+        (default: its ``location`` extra, else ``us-central1``); a ``gemini_tuning`` connection's own
+        ``location`` is used when this is not given.
     """
 
     conn_name_attr = "gcp_conn_id"
@@ -40,9 +47,10 @@ class GeminiTuningHook(BaseHook):
     _async_clients: ClassVar[dict[tuple[str, int], tuple[Any, Any]]] = {}
     _async_lock = threading.Lock()
 
-    def __init__(self, gcp_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, gcp_conn_id: str = default_conn_name, location: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gcp_conn_id = gcp_conn_id
+        self.location_override = location
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(gcp_conn_id={self.gcp_conn_id!r})"
@@ -52,7 +60,7 @@ class GeminiTuningHook(BaseHook):
     def settings(self) -> ConnectionSettings:
         """The connection's validated settings (secrets hidden from repr)."""
         conn = self.get_connection(self.gcp_conn_id)
-        return settings_from_connection(conn)
+        return settings_from_connection(conn, location=self.location_override)
 
     @property
     def project(self) -> str:
@@ -131,25 +139,25 @@ class GeminiTuningHook(BaseHook):
 
     # -- async, shared --------------------------------------------------------------------------------
     @classmethod
-    async def aget_settings(cls, gcp_conn_id: str) -> ConnectionSettings:
+    async def aget_settings(cls, gcp_conn_id: str, location: str | None = None) -> ConnectionSettings:
         conn = await BaseHook.aget_connection(gcp_conn_id)
-        return settings_from_connection(conn)
+        return settings_from_connection(conn, location=location)
 
     @classmethod
-    async def aget_async_genai_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
-        """A google-genai async client for triggers, shared per connection and event loop."""
-        return await cls._shared_async_client(gcp_conn_id, "genai", lambda s: build_genai_client(s).aio)
+    async def aget_async_genai_client(cls, gcp_conn_id: str = default_conn_name, location: str | None = None) -> Any:
+        """A google-genai async client for triggers, shared per connection (and location) and event loop."""
+        return await cls._shared_async_client(gcp_conn_id, "genai", lambda s: build_genai_client(s).aio, location)
 
     @classmethod
-    async def _shared_async_client(cls, gcp_conn_id: str, kind: str, build: Any) -> Any:
+    async def _shared_async_client(cls, gcp_conn_id: str, kind: str, build: Any, location: str | None = None) -> Any:
         """One client per (connection, kind, event loop), the loop itself checked through a weak reference:
         a loop id can be reused by a later loop, and an HTTP pool must not outlive its loop."""
         loop = asyncio.get_running_loop()
-        key = (f"{gcp_conn_id}#{kind}", id(loop))
+        key = (f"{gcp_conn_id}#{kind}" + (f"@{location}" if location else ""), id(loop))
         entry = cls._async_clients.get(key)
         if entry is not None and entry[0]() is loop:
             return entry[1]
-        settings = await cls.aget_settings(gcp_conn_id)
+        settings = await cls.aget_settings(gcp_conn_id, location)
         # Building a client (credentials, SDK set-up) takes a few hundred ms: never on the event loop.
         built = await asyncio.to_thread(build, settings)
         with cls._async_lock:
@@ -187,11 +195,11 @@ class GeminiTuningHook(BaseHook):
         return self.gemini_api_genai_client
 
     @classmethod
-    async def aget_gemini_api_client(cls, gcp_conn_id: str = default_conn_name) -> Any:
+    async def aget_gemini_api_client(cls, gcp_conn_id: str = default_conn_name, location: str | None = None) -> Any:
         """The async Developer-API client for triggers, shared per connection and event loop."""
         from airflow_tuning.backends.gemini_api.client import build_async_gemini_api_client
 
-        return await cls._shared_async_client(gcp_conn_id, "gemini_api", build_async_gemini_api_client)
+        return await cls._shared_async_client(gcp_conn_id, "gemini_api", build_async_gemini_api_client, location)
 
     def get_tunings_client(self, backend: Any = None) -> Any:
         """The client whose ``tunings.get`` / ``tunings.cancel`` serve ``backend`` (a service or its name)."""
@@ -238,22 +246,28 @@ class GeminiTuningHook(BaseHook):
         return scrub(text, secrets)
 
 
-def settings_from_connection(conn: Any) -> ConnectionSettings:
-    """Validated settings from an Airflow ``Connection`` object."""
+def settings_from_connection(conn: Any, *, location: str | None = None) -> ConnectionSettings:
+    """Validated settings from an Airflow ``Connection``: ours, or a ``google_cloud_platform`` one."""
     try:
         extras = conn.extra_dejson
     except Exception as err:
         raise ConnectionConfigError(f"Connection {conn.conn_id!r}: field 'extra' is not valid JSON: {err}") from None
-    return ConnectionSettings.from_extras(conn.conn_id, extras, password=conn.password)
+    if getattr(conn, "conn_type", None) == google_cloud.CONN_TYPE:
+        return google_cloud.settings_from_google_cloud(conn.conn_id, extras, location=location)
+    settings = ConnectionSettings.from_extras(conn.conn_id, extras, password=conn.password)
+    return dataclasses.replace(settings, location=location) if location else settings
 
 
 def build_credentials(settings: ConnectionSettings) -> Any:
-    if settings.is_emulated and not (settings.keyfile_dict or settings.key_path):
+    if settings.is_emulated and not (settings.keyfile_dict or settings.key_path or settings.credential_config):
         from google.oauth2.credentials import Credentials
 
         return Credentials(token=EMULATOR_TOKEN)
+    scopes = list(settings.scopes or SCOPES)
     info = settings.service_account_info()
-    if info is not None:
+    if settings.credential_config:
+        credentials = _federated_credentials(settings, scopes)
+    elif info is not None:
         from google.oauth2 import service_account
 
         field_name = "keyfile_dict" if settings.keyfile_dict else "key_path"
@@ -261,7 +275,7 @@ def build_credentials(settings: ConnectionSettings) -> Any:
         if problem := key_problem(info):
             raise ConnectionConfigError(f"{where}: {problem}")
         try:
-            credentials = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+            credentials = service_account.Credentials.from_service_account_info(info, scopes=scopes)
         except Exception as err:  # google-auth's text quotes the key: name its type only
             raise ConnectionConfigError(
                 f"{where} ({type(err).__name__} while loading it; check its 'private_key')"
@@ -269,7 +283,7 @@ def build_credentials(settings: ConnectionSettings) -> Any:
     else:
         import google.auth
 
-        credentials, _ = google.auth.default(scopes=SCOPES)
+        credentials, _ = google.auth.default(scopes=scopes)
     if settings.impersonation_chain:
         from google.auth import impersonated_credentials
 
@@ -278,8 +292,32 @@ def build_credentials(settings: ConnectionSettings) -> Any:
             source_credentials=credentials,
             target_principal=target,
             delegates=delegates or None,
-            target_scopes=list(SCOPES),
+            target_scopes=scopes,
         )
+    return credentials
+
+
+def _federated_credentials(settings: ConnectionSettings, scopes: list[str]) -> Any:
+    """Credentials from a ``credential_config_file`` (workload identity federation): a path or its JSON."""
+    import google.auth
+    from google.auth.credentials import with_scopes_if_required
+    from google.auth.exceptions import DefaultCredentialsError
+
+    config = settings.credential_config
+    # Loaded without scopes, then scoped: with scopes, google-auth looks the project up over the network
+    # while loading (the connection already names the project).
+    try:
+        if isinstance(config, dict):
+            credentials, _ = google.auth.load_credentials_from_dict(config)
+        else:
+            credentials, _ = google.auth.load_credentials_from_file(str(config))
+        credentials = with_scopes_if_required(credentials, scopes)
+    except (DefaultCredentialsError, ValueError, OSError) as err:
+        where = "the JSON given" if isinstance(config, dict) else repr(config)
+        raise ConnectionConfigError(
+            f"Connection {settings.conn_id!r}: field 'credential_config_file' ({where}) is not a usable "
+            f"credential configuration: {type(err).__name__}"
+        ) from None
     return credentials
 
 

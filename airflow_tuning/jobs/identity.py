@@ -147,7 +147,7 @@ class JobRecord:
 
     @classmethod
     def from_job(cls, job: Any) -> JobRecord:
-        created = getattr(job, "create_time", None)
+        created: Any = getattr(job, "create_time", None)
         return cls(
             name=str(getattr(job, "name", "")),
             state=state_name(getattr(job, "state", None)),

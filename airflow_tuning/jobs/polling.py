@@ -11,6 +11,7 @@ Pure Python, no Airflow or Google import: the numbers travel as plain trigger kw
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import time
@@ -137,6 +138,17 @@ class PollPolicy:
         base = self.base_interval(attempt)
         draw = (rng or random).random()
         return base * (1.0 - self.poll_jitter * draw)
+
+    def first_poll_offset(self, key: str) -> float:
+        """Where in ``[0, poll_interval)`` the first poll of the jobs named by ``key`` falls.
+
+        A triggerer that starts (or restarts) with thousands of deferred tasks would otherwise send every
+        first poll in the same instant. The offset is a hash of the job names, not a random draw, so it is
+        the same on every triggerer and every restart, spread evenly over the interval, and never delays a
+        first poll by more than one ``poll_interval``; later polls keep the policy's backoff and jitter.
+        """
+        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+        return self.poll_interval * int.from_bytes(digest, "big") / 2**64
 
     def attempt_at(self, elapsed: float) -> int:
         """How many waits fit into ``elapsed`` seconds: lets a rescheduled sensor resume its backoff."""

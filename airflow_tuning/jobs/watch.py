@@ -111,8 +111,10 @@ class JobWaiter:
         deadline: float | None,
         log: logging.Logger | Any,
         clock: Callable[[], float] = time.time,
+        first_delay: float = 0.0,
     ) -> None:
         self.names = list(dict.fromkeys(names))
+        self.first_delay = first_delay
         self.pending = list(self.names)
         self.policy = policy
         self.deadline = deadline
@@ -191,6 +193,9 @@ class JobWaiter:
         unavailable = self.consecutive_errors > self.policy.max_transient_errors
         delay = self.policy.interval(_AT_CAP if unavailable else self.attempt)
         self.attempt += 1
+        return self.until_deadline(delay)
+
+    def until_deadline(self, delay: float) -> float:
         if self.deadline is not None:
             delay = max(0.0, min(delay, self.deadline - self.clock()))
         return delay
@@ -198,6 +203,8 @@ class JobWaiter:
 
 def _wait_plan(waiter: JobWaiter) -> Plan:
     """The wait as a plan: ``("get", name)`` and ``("sleep", seconds)`` steps until the waiter has a result."""
+    if waiter.first_delay > 0:
+        yield ("sleep", waiter.until_deadline(waiter.first_delay))
     while True:
         for name in list(waiter.pending):
             try:
@@ -235,8 +242,12 @@ async def wait_async(
     policy: PollPolicy,
     deadline: float | None,
     log: logging.Logger | Any,
+    first_delay: float = 0.0,
 ) -> WaitResult:
-    """``wait_sync`` on an async client; never blocks the event loop."""
+    """``wait_sync`` on an async client; never blocks the event loop.
+
+    ``first_delay`` postpones the first poll (the trigger spreads a triggerer's first polls with it).
+    """
     import asyncio
 
     from airflow_tuning.jobs.poll_gate import poll_gate
@@ -251,7 +262,8 @@ async def wait_async(
         await asyncio.sleep(value)
         return None
 
-    return await arun_plan(_wait_plan(JobWaiter(names, policy, deadline, log)), perform)
+    waiter = JobWaiter(names, policy, deadline, log, first_delay=first_delay)
+    return await arun_plan(_wait_plan(waiter), perform)
 
 
 def event_verdict(event: Mapping[str, Any], *, soft_fail: bool = False) -> Verdict:

@@ -123,8 +123,19 @@ class CancelTuningJobOperator(TuningJobTask):
         return (self.tuning_job_name or "").strip() or None, self.labels or None
 
     def _result(self, summaries: list[dict[str, Any]]) -> Any:
+        self._cancelled = summaries
         for summary in summaries:
             self.log.info(
                 "Tuning job %s is %s", summary["tuning_job"], summary["state"].removeprefix("JOB_STATE_")
             )
         return summaries[0] if self._targets()[0] is not None else summaries
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """No data moves: a run facet naming the jobs and the states they ended in."""
+        from airflow_tuning.tasks.lineage import operator_lineage
+
+        jobs = {s.get("tuning_job"): s.get("state") for s in getattr(self, "_cancelled", [])}
+        return operator_lineage(run_facets={"gemini_tuning_cancel": {"jobs": jobs}})
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        return self.get_openlineage_facets_on_complete(task_instance)

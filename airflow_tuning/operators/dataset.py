@@ -181,6 +181,7 @@ class UploadDatasetOperator(BaseOperator):
             sources = self._resolve_sources(hook)
         except DatasetValidationError as err:  # a missing file, a pattern matching nothing
             raise AirflowFailException(f"{err}\nNothing was uploaded.") from None
+        self._lineage_sources = [s.name for s in sources]
         self.log.info("Reading %d source(s): %s", len(sources), ", ".join(s.name for s in sources[:10])
                       + (" ..." if len(sources) > 10 else ""))
         with tempfile.TemporaryDirectory(prefix="airflow-tuning-dataset-", dir=self.workdir) as workdir:
@@ -205,7 +206,26 @@ class UploadDatasetOperator(BaseOperator):
         self.log.info("%s: %s", "Published" if result["changed"] else "Unchanged, nothing uploaded",
                       result["training_dataset_uri"])
         context["outlet_events"][self.asset].extra = dict(result)
+        self._lineage_result = result
         return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The source objects or files in; the published training and validation files out."""
+        from airflow_tuning.tasks.lineage import data_ref, operator_lineage, refs
+
+        result = getattr(self, "_lineage_result", None) or {}
+        keys = ("examples", "validation_examples", "invalid", "duplicates", "sha256", "changed", "manifest_uri")
+        return operator_lineage(
+            refs(*(data_ref(name) for name in getattr(self, "_lineage_sources", []))),
+            refs(data_ref(result.get("training_dataset_uri")), data_ref(result.get("validation_dataset_uri"))),
+            {"gemini_tuning_dataset": {key: result.get(key) for key in keys}} if result else None,
+        )
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """The sources that were read; nothing was published."""
+        from airflow_tuning.tasks.lineage import data_ref, operator_lineage, refs
+
+        return operator_lineage(refs(*(data_ref(name) for name in getattr(self, "_lineage_sources", []))))
 
     def _resolve_sources(self, hook: GeminiTuningHook) -> list[Any]:
         from airflow_tuning.dataset.sources import gcs_sources, inline_source, local_sources

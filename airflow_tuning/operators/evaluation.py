@@ -21,19 +21,15 @@ from airflow_tuning.backends import TuningService, tuning_service
 from airflow_tuning.backends.vertex.champion import holder_elsewhere, keep_alias_unique, with_previous_holder
 from airflow_tuning.common.console import report_link
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
-from airflow_tuning.evaluation.checkpoints import LAST, CheckpointError, parse_selection
-from airflow_tuning.evaluation.classification import LabelError
-from airflow_tuning.evaluation.default_checkpoint import requested_checkpoint, set_default_checkpoint
+from airflow_tuning.evaluation.checkpoints import LAST, parse_selection
 from airflow_tuning.evaluation.gate import normalize_thresholds
 from airflow_tuning.evaluation.generation import DEFAULT_MAX_CONCURRENCY
 from airflow_tuning.evaluation.metrics import DEFAULT_METRICS, DEFAULT_PRIMARY_METRIC, resolve_metrics
-from airflow_tuning.evaluation.registry import promote, validate_alias
-from airflow_tuning.evaluation.run import EvaluationPlan, run_evaluation
-from airflow_tuning.evaluation.storage import safe_segment
-from airflow_tuning.evaluation.targets import qualify
+from airflow_tuning.evaluation.registry import validate_alias
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
 from airflow_tuning.operators.promotion import record_decision
+from airflow_tuning.tasks.lineage import alias_lineage, evaluation_lineage, hook_where
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -79,7 +75,8 @@ class EvaluateTunedModelOperator(BaseOperator):
     :param worst_examples: how many of the weakest examples the report shows in full.
     :param soft_fail: when the gate fails, skip the task instead of failing it, so a DAG can branch.
     :param progress_interval: seconds between progress log lines.
-    :param gcp_conn_id: a ``gemini_tuning`` connection.
+    :param gcp_conn_id: a ``gemini_tuning`` connection, or a ``google_cloud_platform`` one.
+    :param location: Vertex AI region for a ``google_cloud_platform`` connection (default ``us-central1``).
     :param backend: ``vertex`` (default), ``gemini_api`` or a ``TuningService``; with ``gemini_api``, ``model``
         and ``baseline`` are Gemini Developer API models (``tunedModels/{id}``, the run's operation, or
         ``models/gemini-...``), called with the connection's ``gemini_api_key``; data and report stay in GCS.
@@ -127,6 +124,7 @@ class EvaluateTunedModelOperator(BaseOperator):
         soft_fail: bool = False,
         progress_interval: float = 5.0,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        location: str | None = None,
         backend: str | TuningService | None = None,
         checkpoints: str | Sequence[str] = LAST,
         label_pattern: str | None = None,
@@ -164,13 +162,21 @@ class EvaluateTunedModelOperator(BaseOperator):
         self.soft_fail = soft_fail
         self.progress_interval = progress_interval
         self.gcp_conn_id = gcp_conn_id
+        self.location = location
 
     def _run_label(self, context: Context) -> str:
+        from airflow_tuning.evaluation.storage import safe_segment
+
         ti = context["ti"]
         task = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}-{ti.map_index}"
         return f"{safe_segment(context['run_id'])}/{safe_segment(task)}"
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # The evaluation machinery (generation, report, chart) loads when a task runs, not when a DAG is parsed.
+        from airflow_tuning.evaluation.checkpoints import CheckpointError
+        from airflow_tuning.evaluation.classification import LabelError
+        from airflow_tuning.evaluation.run import EvaluationPlan, run_evaluation
+
         names = [m.name for m in self.metric_specs]
         plan = EvaluationPlan(
             model=self.model,
@@ -189,13 +195,14 @@ class EvaluateTunedModelOperator(BaseOperator):
             checkpoints=self.checkpoints,
             label_pattern=self.label_pattern,
         )
-        hook = GeminiTuningHook(self.gcp_conn_id)
+        hook = GeminiTuningHook(self.gcp_conn_id, location=self.location)
         try:  # a wrong checkpoint id or unlabelled data would fail the same way on every retry
             outcome = run_evaluation(
                 plan, service=self.service, clients=hook, run_label=self._run_label(context), log=self.log
             )
         except (CheckpointError, LabelError) as err:
             raise AirflowFailException(str(err)) from None
+        self._lineage = (outcome, hook_where(hook))
         ti = context["ti"]
         settings = hook.settings
         link = report_link(outcome.html_uri, settings.api_endpoint, emulated=settings.is_emulated)
@@ -206,6 +213,19 @@ class EvaluateTunedModelOperator(BaseOperator):
         if self.soft_fail:
             raise AirflowSkipException(outcome.failure_message())
         raise AirflowFailException(outcome.failure_message())
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Evaluation data and both models in, the report out, the metrics in the ``gemini_evaluation`` facet."""
+        outcome, where = getattr(self, "_lineage", (None, {}))
+        return evaluation_lineage(
+            eval_dataset_uri=self.eval_dataset_uri, model=self.model, baseline=self.baseline, where=where,
+            result=outcome.result if outcome else None,
+            report_uris=(outcome.json_uri, outcome.html_uri) if outcome else (),
+        )
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """A failed gate still wrote its report: the same lineage, ``passed`` false."""
+        return self.get_openlineage_facets_on_complete(task_instance)
 
 
 class PromoteTunedModelOperator(BaseOperator):
@@ -218,7 +238,8 @@ class PromoteTunedModelOperator(BaseOperator):
         holder is then the ``previous_model``).
     :param checkpoint_id: make this checkpoint the version's default first (what ``@alias`` serves and
         continuous tuning starts from), e.g. ``"{{ ti.xcom_pull('evaluate')['best_checkpoint'] }}"``.
-    :param gcp_conn_id: a ``gemini_tuning`` connection.
+    :param gcp_conn_id: a ``gemini_tuning`` connection, or a ``google_cloud_platform`` one.
+    :param location: Vertex AI region for a ``google_cloud_platform`` connection (default ``us-central1``).
     :param approval_task_id: an ``ApprovalOperator`` upstream: its approver is recorded as who promoted; when
         it did not run (skipped: no approval required) the promotion is recorded as ``promoted_by``.
     :param promoted_by: who or what decided, default ``"automatic gate"``.
@@ -252,6 +273,7 @@ class PromoteTunedModelOperator(BaseOperator):
         promoted_by: str | None = None,
         reason: str | None = None,
         evaluation: Any = None,
+        location: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -262,11 +284,14 @@ class PromoteTunedModelOperator(BaseOperator):
         self.gcp_conn_id = gcp_conn_id
         self.approval_task_id, self.promoted_by = approval_task_id, promoted_by
         self.reason, self.evaluation = reason, evaluation
+        self.location = location
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_tuning.evaluation.registry import PromotionError
+        from airflow_tuning.evaluation.default_checkpoint import requested_checkpoint, set_default_checkpoint
+        from airflow_tuning.evaluation.registry import PromotionError, promote
+        from airflow_tuning.evaluation.targets import qualify
 
-        hook = GeminiTuningHook(self.gcp_conn_id)
+        hook = GeminiTuningHook(self.gcp_conn_id, location=self.location)
         name = qualify(self.model_name, hook.project, hook.location)
         client, retry, default = hook.get_model_service_client(), hook.api_core_retry, None
         try:
@@ -295,4 +320,11 @@ class PromoteTunedModelOperator(BaseOperator):
             )
         else:
             self.log.info("Alias %r already names %s; nothing to change", promotion.alias, promotion.model)
-        return {**result, **(default.as_dict() if default else {}), "record": record}
+        result = {**result, **(default.as_dict() if default else {}), "record": record}
+        self._lineage = (result, hook_where(hook))
+        return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The model version in; the alias (``models/ID@alias``) that now names it out."""
+        promotion, where = getattr(self, "_lineage", (None, {}))
+        return alias_lineage(promotion, model_name=self.model_name, alias=self.alias, where=where)

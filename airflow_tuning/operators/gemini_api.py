@@ -65,4 +65,14 @@ class DeleteTunedModelOperator(BaseOperator):
             self.log.info("Deleted tuned model %s", name)
         else:
             self.log.info("Tuned model %s does not exist (already deleted); nothing to do", name)
-        return {"tuned_model": name, "deleted": deleted}
+        self._lineage_result = {"tuned_model": name, "deleted": deleted}
+        return self._lineage_result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The deleted model as an input; whether it existed in the ``gemini_model_delete`` facet."""
+        from airflow_tuning.tasks.lineage import model_ref, operator_lineage, refs
+
+        result = getattr(self, "_lineage_result", None)
+        if not result:
+            return operator_lineage()
+        return operator_lineage(refs(model_ref(result["tuned_model"])), (), {"gemini_model_delete": result})

@@ -20,6 +20,7 @@ from airflow_tuning.evaluation.promotion_record import NoEarlierHolder, who_deci
 from airflow_tuning.evaluation.registry import PromotionError, validate_alias
 from airflow_tuning.evaluation.targets import qualify
 from airflow_tuning.hooks.tuning import GeminiTuningHook
+from airflow_tuning.tasks.lineage import alias_lineage, hook_where
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -108,4 +109,11 @@ class RollbackChampionOperator(BaseOperator):
                           result["rolled_back_from"], result["model"], result["checkpoint_id"])
         else:
             self.log.info("Nothing to do: %s", result["message"])
+        self._lineage = (result, hook_where(hook))
         return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The model version restored in; the alias (``models/ID@alias``) that names it again out."""
+        result, where = getattr(self, "_lineage", (None, {}))
+        version = (result or {}).get("model") or ""
+        return alias_lineage(result, model_name=version, alias=self.alias, where=where)

@@ -248,11 +248,12 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     def is_job_succeeded(self, status: str) -> bool:
         return status == SUCCEEDED
 
-    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any] | None:
+    # Returns the result too (the mixin ignores it; get_job_result reads the same self._result).
+    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any] | None:  # type: ignore[override]
         job = self._current_job(str(external_id), context)
         if not self.wait_for_completion:
             self.log.info("Not waiting for tuning job %s (state %s)", job.name, short_state(job.state))
-            self._result = self.service.summarize(job)
+            self._result = self._lineage_summary = self.service.summarize(job)
         elif is_ended(job.state):
             self._result = self._finish(job)
         elif self.deferrable:
@@ -294,6 +295,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
 
     def _attach(self, context: Context, job: Any) -> None:
         """Remember the job (for ``on_kill``) and push its name and console link before any wait."""
+        self._lineage_job = job
         if self._job_name == job.name:
             return
         self._job, self._job_name = job, job.name
@@ -308,6 +310,17 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         if result.outcome == "ended":
             return self._finish(result.jobs[name])
         raise AirflowException(self._give_up(result, [name], cancel=self.cancel_on_kill))
+
+    def _lineage_request(self) -> dict[str, Any]:
+        """The rendered request, for lineage: method, hyperparameters, data and parent model."""
+        names = ("epoch_count", "learning_rate_multiplier", "adapter_size", "batch_size", "learning_rate")
+        return {
+            "method": self.method.value,
+            "hyperparameters": {name: getattr(self, name) for name in names},
+            "training_dataset_uri": self.training_dataset_uri,
+            "validation_dataset_uri": self.validation_dataset_uri,
+            "pre_tuned_model": self.pre_tuned_model,
+        }
 
     def on_kill(self) -> None:
         """The worker is killing this task (or it hit execution_timeout): cancel the running job."""

@@ -80,6 +80,7 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
             raise AirflowFailException(str(err)) from None
 
     def _observe(self, context: Context, job: Any) -> None:
+        self._lineage_job = job
         if self._job_name != job.name:
             self._job_name = job.name
             url = self._announce(context, job.name)
@@ -156,7 +157,8 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
                 self._transient_errors = value
             return self._transient_errors
         if value is None:
-            return int(store.get(TRANSIENT_ERRORS_KEY, 0) or 0)
+            stored: Any = store.get(TRANSIENT_ERRORS_KEY, 0)
+            return int(stored or 0)
         if value or store.get(TRANSIENT_ERRORS_KEY):
             store.set(TRANSIENT_ERRORS_KEY, value)
         return value

@@ -40,7 +40,11 @@ class TuningJobTask(BaseOperator):
 
     :param backend: the tuning service: ``"vertex"`` (default), ``"gemini_api"``, or a
         :class:`~airflow_tuning.backends.base.TuningService`.
-    :param gcp_conn_id: ``gemini_tuning`` connection.
+    :param gcp_conn_id: a ``gemini_tuning`` connection, or a Google provider ``google_cloud_platform`` one
+        (e.g. ``google_cloud_default``).
+    :param location: Vertex AI region, for a ``google_cloud_platform`` connection (which has none); given
+        with a ``gemini_tuning`` connection it replaces the connection's. Default: the connection's, else
+        ``us-central1``.
     :param poll: the poll policy: a :class:`~airflow_tuning.jobs.polling.PollPolicy` or a mapping of its
         settings (``poll_interval``, ``max_poll_interval``, ``poll_multiplier``, ``poll_jitter``,
         ``max_transient_errors``). Each setting may also be given as a keyword argument of its own, which
@@ -62,6 +66,7 @@ class TuningJobTask(BaseOperator):
         *,
         backend: str | TuningService | None = None,
         gcp_conn_id: str = GeminiTuningHook.default_conn_name,
+        location: str | None = None,
         poll: PollPolicy | dict[str, Any] | None = None,
         poll_interval: float | timedelta | None = None,
         max_poll_interval: float | timedelta | None = None,
@@ -74,11 +79,14 @@ class TuningJobTask(BaseOperator):
         self.service = tuning_service(backend)
         self.backend = self.service.name
         self.gcp_conn_id = gcp_conn_id
+        self.location = location
         policy = PollPolicy.of(
             poll, poll_interval=poll_interval, max_poll_interval=max_poll_interval,
             poll_multiplier=poll_multiplier, poll_jitter=poll_jitter, max_transient_errors=max_transient_errors,
         )  # fmt: skip  (validated when the DAG is parsed)
         self.poll_settings = policy.to_kwargs()
+        self._lineage_summary: dict[str, Any] | None = None
+        self._lineage_job: Any = None
 
     @property
     def policy(self) -> PollPolicy:
@@ -86,7 +94,7 @@ class TuningJobTask(BaseOperator):
 
     @cached_property
     def hook(self) -> GeminiTuningHook:
-        return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
+        return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id, location=self.location)
 
     def _tunings_client(self) -> Any:
         """The client whose ``tunings.get`` / ``tunings.cancel`` serve this task's service."""
@@ -108,6 +116,7 @@ class TuningJobTask(BaseOperator):
     ) -> dict[str, Any]:
         """The one verdict -> outcome rule: succeed returns the summary; ``skip`` verdicts (and any failure
         when ``skip`` is set) skip; the rest raise ``fail`` with the verdict's message."""
+        self._lineage_summary = summary
         if verdict.action == "succeed":
             self.log.info(
                 "%s; tuned model %s, endpoint %s", verdict.message, summary.get("tuned_model"), summary.get("endpoint")
@@ -116,6 +125,41 @@ class TuningJobTask(BaseOperator):
         if skip or verdict.action == "skip":
             raise AirflowSkipException(verdict.message)
         raise fail(verdict.message)
+
+    # -- OpenLineage ----------------------------------------------------------------------------------
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Training and validation data (and the parent model version) in, the tuned model version out."""
+        return self._job_lineage(failed=False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """The data the failed job read; no model came out of it."""
+        return self._job_lineage(failed=True)
+
+    def _job_lineage(self, *, failed: bool) -> Any:
+        from airflow_tuning.tasks.lineage import tuning_lineage
+
+        summary = self._lineage_summary or {}
+        return tuning_lineage(summary, job=self._lineage_job_object(summary), failed=failed, **self._lineage_request())
+
+    def _lineage_request(self) -> dict[str, Any]:
+        """What the task itself knows of the request (method, hyperparameters, data); the sensor knows none."""
+        return {}
+
+    def _lineage_job_object(self, summary: dict[str, Any]) -> Any:
+        """The ended job, for the stats only it carries (billable tokens): the one this task saw, or, after
+        a deferred wait, one ``get`` (best effort: lineage never fails a task)."""
+        name = summary.get("tuning_job")
+        job = self._lineage_job
+        if not name:
+            return job
+        seen = job if job is not None and getattr(job, "name", None) == name else None
+        if not is_ended(summary.get("state")) or (seen is not None and is_ended(getattr(seen, "state", None))):
+            return seen  # still running (no stats yet), or seen ended here
+        try:
+            return self.service.get(self._tunings_client(), name)
+        except Exception as err:
+            self.log.warning("No tuning statistics for lineage: %s: %s", type(err).__name__, err)
+            return None
 
     def _defer_on(self, names: Sequence[str], *, cancel_on_kill: bool, timeout: Any) -> None:
         """Wait in the triggerer; the trigger enforces ``timeout`` itself (cancelling first if asked)."""
@@ -130,6 +174,7 @@ class TuningJobTask(BaseOperator):
                 timeout=timeout,
                 cancel_on_kill=cancel_on_kill,
                 backend=self.service,
+                location=self.location,
             )
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
@@ -60,13 +60,13 @@ class GCSNewObjectsTrigger(BaseEventTrigger):
 
     async def _load_watermark(self) -> dict[str, str] | None:
         if self.asset_state_store is not None:
-            return await self.asset_state_store.aget(WATERMARK_KEY)
+            return cast("dict[str, str] | None", await self.asset_state_store.aget(WATERMARK_KEY))
         return self._memory_watermark
 
     async def _save_watermark(self, watermark: dict[str, str]) -> None:
         self._memory_watermark = watermark
         if self.asset_state_store is not None:
-            await self.asset_state_store.aset(WATERMARK_KEY, watermark)
+            await self.asset_state_store.aset(WATERMARK_KEY, cast(Any, watermark))
 
     async def _list(self, client: Any) -> list[ObjectVersion]:
         def listing() -> list[ObjectVersion]:

@@ -65,6 +65,7 @@ class TuningJobTrigger(BaseTrigger):
         cancel_on_kill: bool = True,
         backend: str | TuningService | None = None,
         poll: PollPolicy | dict[str, Any] | None = None,
+        location: str | None = None,
         **poll_settings: Any,
     ) -> None:
         super().__init__()
@@ -73,6 +74,7 @@ class TuningJobTrigger(BaseTrigger):
             raise ValueError("TuningJobTrigger needs at least one tuning job name")
         self.tuning_job_names = names
         self.gcp_conn_id = gcp_conn_id
+        self.location = location
         self.policy = PollPolicy.of(poll, **poll_settings)
         self.deadline = None if deadline is None else float(deadline)
         self.cancel_on_kill = bool(cancel_on_kill)
@@ -89,6 +91,7 @@ class TuningJobTrigger(BaseTrigger):
         timeout: float | timedelta | None,
         cancel_on_kill: bool,
         backend: str | TuningService | None = None,
+        location: str | None = None,
     ) -> dict[str, Any]:
         """Arguments for ``BaseOperator.defer``: this trigger, plus Airflow's own timeout as a backstop.
 
@@ -105,6 +108,7 @@ class TuningJobTrigger(BaseTrigger):
             deadline=deadline,
             cancel_on_kill=cancel_on_kill,
             backend=backend,
+            location=location,
             **policy.to_kwargs(),
         )
         return {"trigger": trigger, "method_name": "execute_complete", "timeout": backstop}
@@ -119,18 +123,33 @@ class TuningJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "cancel_on_kill": self.cancel_on_kill,
                 **({"backend": self.service.name} if self.service != DEFAULT_SERVICE else {}),
+                **({"location": self.location} if self.location else {}),
             },
         )
 
     async def _client(self) -> Any:
+        if self.location:
+            return await self.service.async_tunings_client(GeminiTuningHook, self.gcp_conn_id, self.location)
         return await self.service.async_tunings_client(GeminiTuningHook, self.gcp_conn_id)
+
+    @property
+    def first_poll_delay(self) -> float:
+        """Seconds before the first poll: a per-job offset within ``poll_interval``, the same on every run.
+
+        Spreads the first polls of a triggerer that (re)starts with thousands of deferred tasks over the
+        first poll interval, so they neither leave in one burst nor stall the event loop.
+        """
+        return self.policy.first_poll_offset("\n".join(self.tuning_job_names))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         names = self.tuning_job_names
-        self.log.info("Waiting on tuning job(s) %s (poll policy %s)", ", ".join(names), self.policy)
+        first = self.first_poll_delay
+        self.log.info(
+            "Waiting on tuning job(s) %s (poll policy %s; first poll in %.1f s)", ", ".join(names), self.policy, first
+        )
         try:
             client = ProgressLog(await self._client(), self.log)
-            result = await wait_async(client, names, self.policy, self.deadline, self.log)
+            result = await wait_async(client, names, self.policy, self.deadline, self.log, first_delay=first)
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -166,7 +185,7 @@ class TuningJobTrigger(BaseTrigger):
         return job is not None and is_ended(job.state)
 
     async def _cancel(self, names: Sequence[str]) -> list[str]:
-        cancelled = []
+        cancelled: list[str] = []
         if not names:
             return cancelled
         client = await self._client()

@@ -23,7 +23,7 @@ SMOKE_RUNS = {
     "dag_parse": ["--runs", "1", "--setup", "sdk", "--no-warm-up", "--no-breakdown",
                   "--dags", "dags/gemini_cancel_tuning.py"],
     "triggerer_capacity": ["--triggers", "10", "--compression", "600", "--min-job-minutes", "30",
-                           "--max-job-minutes", "40", "--start-spread-minutes", "0", "--restart-seconds", "1"],
+                           "--max-job-minutes", "40", "--start-spread-minutes", "0", "--restart-seconds", "11"],
     "worker_slots": ["--job-seconds", "1", "--poll-interval", "0.2", "--max-poll-interval", "0.5", "--no-warm-up"],
 }
 
@@ -65,7 +65,7 @@ def test_triggerer_capacity_sees_every_completion_once(figures):
     } <= set(got)
     assert got["triggerer_missed_completions"]["value"] == 0
     assert got["triggerer_requests_per_job_hour_overall"]["requests"] >= 10
-    assert got["triggerer_restart_cpu_seconds_10_triggers"]["requests_served"] >= 10  # every first poll
+    assert got["triggerer_restart_cpu_seconds_10_triggers"]["requests_served"] >= 10  # every first poll (within 10 s)
 
 
 def test_worker_slots_times_both_modes(figures):

@@ -40,8 +40,8 @@ class GeminiApiTuningService(TuningService):
     def tunings_client(self, clients: ClientSource) -> Any:
         return clients.get_gemini_api_client()
 
-    async def async_tunings_client(self, hook_class: Any, conn_id: str) -> Any:
-        return await hook_class.aget_gemini_api_client(conn_id)
+    async def async_tunings_client(self, hook_class: Any, conn_id: str, location: str | None = None) -> Any:
+        return await hook_class.aget_gemini_api_client(conn_id, location)
 
     def generation_client(self, clients: ClientSource) -> Any:
         return clients.get_gemini_api_genai_client().aio

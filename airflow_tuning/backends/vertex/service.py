@@ -82,8 +82,8 @@ class VertexTuningService(TuningService):
     def tunings_client(self, clients: ClientSource) -> Any:
         return clients.get_genai_client()
 
-    async def async_tunings_client(self, hook_class: Any, conn_id: str) -> Any:
-        return await hook_class.aget_async_genai_client(conn_id)
+    async def async_tunings_client(self, hook_class: Any, conn_id: str, location: str | None = None) -> Any:
+        return await hook_class.aget_async_genai_client(conn_id, location)
 
     def generation_client(self, clients: ClientSource) -> Any:
         return clients.get_async_genai_client()
