@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from airflow_tuning.dataset.formats import (
     FORMATS,
@@ -119,7 +119,7 @@ def scan_source(scan: Any, source: Any, fmt: str, sink: Any, columns: CsvColumns
         _loop(scan, source, stats, iter_items(source.items), check, sink, None)
         return
     with source.open() as opened:
-        stream = SniffedStream(source.name, opened)
+        stream = cast(BinaryIO, SniffedStream(source.name, opened))
         if source.name.lower().endswith(".csv"):
             records = _csv_records(source, stream, columns, fmt)
         else:

@@ -111,7 +111,8 @@ def check_preference(obj: Any, max_tokens: int = MAX_PREFERENCE_TOKENS) -> dict[
     if not isinstance(completions, list) or len(completions) != 2:
         count = len(completions) if isinstance(completions, list) else json_type(completions)
         raise InvalidExample(f'"completions" must hold exactly two entries, got {count}')
-    checked, longest = [], 0
+    checked: list[dict[str, Any]] = []
+    longest = 0
     for index, entry in enumerate(completions):
         where = f"completions[{index}]"
         if not isinstance(entry, dict) or set(entry) != {"score", "completion"}:
@@ -148,7 +149,7 @@ def _messages(value: Any, field: str, *, final_role: str) -> list[dict[str, Any]
         raise InvalidExample(f'"{field}" must be a string or a non-empty list of chat messages')
     turns = []
     for index, message in enumerate(value):
-        role = _CHAT_ROLES.get(message.get("role")) if isinstance(message, dict) else None
+        role = _CHAT_ROLES.get(str(message.get("role"))) if isinstance(message, dict) else None
         content = message.get("content") if isinstance(message, dict) else None
         if role is None or not isinstance(content, str):
             raise InvalidExample(

@@ -86,6 +86,7 @@ def parse(method: Method, uri: str, data: bytes, teacher: Any = None) -> Dataset
         raise DatasetError(f"Invalid dataset {uri}: line {line_no}: not valid UTF-8.") from None
     dataset = Dataset(uri, [], [], [], [], [], len(text))
     scores: list[int] = []
+    samples: list[dict[str, Any]] = []  # the first examples, for the stats' userDatasetExamples
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -104,14 +105,15 @@ def parse(method: Method, uri: str, data: bytes, teacher: Any = None) -> Dataset
         except (ValueError, InvalidExample) as err:
             raise DatasetError(f"Invalid dataset {uri}: line {line_no}: {err}.") from None
         dataset.examples.append((prompt, answer))
-        if len(dataset.contents) < 3:
-            dataset.contents.append(example)
+        if len(samples) < 3:
+            samples.append(example)
         dataset.user_tokens.append(count_tokens(prompt))
         dataset.model_tokens.append(sum(count_tokens(a) for a in answers))
         dataset.user_messages.append(sum(1 for t in example["contents"] if t["role"] == "user"))
     if not dataset.examples:
         raise DatasetError(f"Invalid dataset {uri}: the file contains no examples.")
-    dataset.scores = scores  # type: ignore[attr-defined]
+    setattr(dataset, "scores", scores)  # noqa: B010 - extra facts of the method's data, beside Dataset's
+    setattr(dataset, "samples", samples)  # noqa: B010
     return dataset
 
 
@@ -134,7 +136,8 @@ def stats(method: Method, dataset: Dataset, epochs: int) -> dict[str, Any]:
             **common,
             "scoresDistribution": _distribution(scores),
             "userDatasetExamples": [
-                {"contents": e["contents"], "completions": e["completions"]} for e in dataset.contents[:1]
+                {"contents": e["contents"], "completions": e["completions"]}
+                for e in getattr(dataset, "samples", [])[:1]
             ],
             "droppedExampleIndices": [],
         }}
@@ -146,8 +149,9 @@ def stats(method: Method, dataset: Dataset, epochs: int) -> dict[str, Any]:
         "userInputTokenDistribution": _distribution(dataset.user_tokens),
         "userOutputTokenDistribution": _distribution(dataset.model_tokens),
         "userMessagePerExampleDistribution": _distribution(dataset.user_messages),
-        "userDatasetExamples": [{"role": t["role"], "parts": t["parts"]} for t in dataset.contents[0]["contents"]]
-        if dataset.contents else [],
+        "userDatasetExamples": [
+            {"role": t["role"], "parts": t["parts"]} for s in getattr(dataset, "samples", [])[:1] for t in s["contents"]
+        ],
     }}}
 
 

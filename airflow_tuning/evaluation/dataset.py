@@ -66,8 +66,8 @@ def parse_example(obj: Any, line: int) -> EvalExample:
     from airflow_tuning.evaluation.preference import is_preference_data, parse_preference_example
 
     if is_preference_data(obj):  # a preference pair: the chosen completion is the reference
-        turns, system, reference = parse_preference_example(obj)
-        return EvalExample(line=line, contents=turns, reference=reference, system_instruction=system)
+        turns, system, pair = parse_preference_example(obj)
+        return EvalExample(line=line, contents=turns, reference=pair, system_instruction=system)
     contents = obj.get("contents")
     if not isinstance(contents, list) or len(contents) < 2:
         raise ValueError("'contents' must list at least a user turn and the model's reference turn")
