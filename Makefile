@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit docs demo airflow bench drills emulator constraints dist clean
+.PHONY: venv test lint typecheck unit docs demo demo-preference airflow bench drills emulator constraints dist clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,9 @@ test: lint typecheck unit
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py
+
+demo-preference: $(STAMP)
+	$(BIN)/python demo/run_preference_demo.py
 
 # The real Airflow stack on 127.0.0.1 with the emulator: `make airflow DAGS=path/to/my/dags PORT=8080`.
 airflow: $(STAMP)

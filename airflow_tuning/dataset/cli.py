@@ -22,13 +22,18 @@ from airflow_tuning.dataset.sources import local_sources
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="airflow-tuning validate",
-        description="Validate tuning data (Vertex Gemini JSONL, input/output pairs JSONL, CSV) line by line.",
+        description="Validate tuning data (Vertex Gemini JSONL, input/output pairs JSONL, CSV; preference or "
+        "prompt data with --format preference|prompts) line by line.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="files, directories or globs; '-' is stdin")
     parser.add_argument("--format", choices=FORMATS, default="auto",
                         help="input format (default: detected; CSV by the .csv suffix)")
     parser.add_argument("--input-column", help="CSV column of the prompt (default: input, else text_input)")
     parser.add_argument("--output-column", default="output", help="CSV column of the response")
+    parser.add_argument("--prompt-column", default="prompt", help="preference/prompts CSV: column of the prompt")
+    parser.add_argument("--chosen-column", default="chosen", help="preference CSV: column of the preferred answer")
+    parser.add_argument("--rejected-column", default="rejected",
+                        help="preference CSV: column of the dispreferred answer")
     parser.add_argument("--limits", choices=sorted(PRESETS), default="vertex",
                         help="per-example limits: vertex (Gemini 2.x) or gemini-api (40,000/5,000 characters)")
     parser.add_argument("--max-problems", type=int, default=50, help="bad lines to list (default 50)")
@@ -52,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     options = Options(
-        columns=CsvColumns(input=args.input_column, output=args.output_column),
+        columns=CsvColumns(args.input_column, args.output_column, args.prompt_column, args.chosen_column,
+                           args.rejected_column),
         limits=Limits.resolve(args.limits),
         max_problems=max(args.max_problems, 0),
     )

@@ -21,7 +21,7 @@ import msgspec
 from airflow_tuning.dataset.report import SourceError
 from airflow_tuning.dataset.validation import PAIR_INPUT_KEYS, InvalidExample
 
-FORMATS = ("auto", "vertex", "pairs", "csv")
+FORMATS = ("auto", "vertex", "pairs", "csv", "preference", "prompts")
 BOM = b"\xef\xbb\xbf"
 BLOCK_SIZE = 1 << 20
 MAX_LINE_BYTES = 64 << 20
@@ -151,10 +151,14 @@ def iter_items(items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
 
 @dataclass(frozen=True)
 class CsvColumns:
-    """Which CSV columns hold the prompt and the response (``None``: ``input``, else ``text_input``)."""
+    """Which CSV columns hold the prompt and the response (``None``: ``input``, else ``text_input``); for
+    preference and prompt files, the prompt, chosen and rejected columns."""
 
     input: str | None = None
     output: str = "output"
+    prompt: str = "prompt"
+    chosen: str = "chosen"
+    rejected: str = "rejected"
 
 
 def iter_csv(source: Source, stream: BinaryIO, columns: CsvColumns) -> Iterator[tuple[int, Any]]:

@@ -23,10 +23,10 @@ from typing import Any, BinaryIO, cast
 
 import msgspec
 
+from airflow_tuning.dataset import method_scan
 from airflow_tuning.dataset.duplicate_keys import check_duplicate_keys
 from airflow_tuning.dataset.fastpath import fast_example
 from airflow_tuning.dataset.formats import (
-    FORMATS,
     MAX_LINE_BYTES,
     OVERSIZED,
     CsvColumns,
@@ -106,7 +106,7 @@ class PreparedDataset:
         """What the manifest records about the data (the publisher adds object names and checksums)."""
         report = self.report
         return {
-            "format": "vertex-gemini-sft-jsonl",
+            "format": method_scan.manifest_format({s.format for s in report.sources}),
             "sha256": self.sha256,
             "examples": report.examples,
             "training_examples": self.train.examples,
@@ -152,7 +152,7 @@ def prepare(sources: Sequence[Source], workdir: str, options: Options | None = N
     train_path = os.path.join(workdir, "train.jsonl")
     candidates_path = os.path.join(workdir, "validation-candidates.jsonl")
     validation_path = os.path.join(workdir, "validation.jsonl")
-    selector = ValidationSelector(options.validation_fraction, options.validation_max)
+    selector = method_scan.validation_selector(options, {s.effective_format for s in sources})
     try:
         with open(train_path, "wb", buffering=1 << 20) as train, \
                 open(candidates_path, "wb", buffering=1 << 20) as candidates:
@@ -262,8 +262,8 @@ class _Scan:
 
     def run(self, source: Source, sink: _SplitSink | None) -> None:
         fmt = source.effective_format
-        if fmt not in FORMATS:
-            raise ValueError(f"{source.name}: unknown format {fmt!r}; expected one of {FORMATS}")
+        if method_scan.scanned(self, source, fmt, sink):  # an unknown format, or preference / prompt data
+            return
         stats = SourceStats(name=source.name, format=fmt)
         self.report.sources.append(stats)
         if source.items is not None:

@@ -13,8 +13,8 @@ import asyncio
 import time
 from typing import Any
 
-from airflow_tuning.emulator import registry, timeline
-from airflow_tuning.emulator.datasets import DatasetError, data_stats, parse_dataset, read_object
+from airflow_tuning.emulator import methods, registry, timeline
+from airflow_tuning.emulator.datasets import DatasetError, read_object
 from airflow_tuning.emulator.state import Config, Store
 from airflow_tuning.emulator.wire import RPC_CANCELLED, RPC_INVALID_ARGUMENT, failed_precondition, timestamp
 from airflow_tuning.jobs import states as js
@@ -58,7 +58,7 @@ class Lifecycle:
             "name": f"{parent}/tuningJobs/{job_id}",
             "request": request,
             "pre": pre,
-            "epochs": int(request["supervisedTuningSpec"]["hyperParameters"]["epochCount"]),
+            "epochs": int(methods.method_of(request)[1]["hyperParameters"]["epochCount"]),
             "duration": duration,
             "createTime": now,
             "startTime": now + pending,
@@ -111,26 +111,30 @@ class Lifecycle:
         try:
             if job["dataLoaded"]:
                 return
-            spec = job["request"]["supervisedTuningSpec"]
+            method, spec = methods.method_of(job["request"])
+            teacher = methods.teacher_for(spec, self.store, job["name"].split("/tuningJobs/", 1)[0])
             loop = asyncio.get_running_loop()
             try:
-                training = await loop.run_in_executor(None, self._read, spec["trainingDatasetUri"])
+                if method is methods.DISTILLATION and teacher is None:
+                    raise DatasetError(f"The teacher model {spec.get('tunedTeacherModelSource')} does not exist.")
+                uri = methods.training_uri(method, spec)
+                training = await loop.run_in_executor(None, self._read, method, uri, teacher)
                 if spec.get("validationDatasetUri"):
-                    await loop.run_in_executor(None, self._read, spec["validationDatasetUri"])
+                    await loop.run_in_executor(None, self._read, method, spec["validationDatasetUri"], teacher)
             except DatasetError as err:
                 job["error"] = {"code": RPC_INVALID_ARGUMENT, "message": str(err)}
             except Exception as err:  # storage unreachable: the job fails, the server stays up
                 job["error"] = {"code": INTERNAL, "message": f"Failed to read the tuning data: {err}"}
             else:
                 self.store.examples[job["name"]] = [list(pair) for pair in training.examples]
-                job["stats"] = data_stats(training, job["epochs"])
+                job["stats"] = methods.stats(method, training, job["epochs"])
             job["dataLoaded"] = True
             self.store.save()
         finally:
             self._loading.pop(job["name"], None)
 
-    def _read(self, uri: str) -> Any:
-        return parse_dataset(uri, read_object(self._storage(), uri))
+    def _read(self, method: methods.Method, uri: str, teacher: Any = None) -> Any:
+        return methods.parse(method, uri, read_object(self._storage(), uri), teacher)
 
     def _storage(self) -> Any:
         if self._storage_client is None:

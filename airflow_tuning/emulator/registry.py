@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airflow_tuning.emulator import checkpoints as ckpt
-from airflow_tuning.emulator import model_filters
+from airflow_tuning.emulator import methods, model_filters
 from airflow_tuning.emulator.context import Context, parent_of, versioned
 from airflow_tuning.emulator.datasets import steps_per_epoch
 from airflow_tuning.emulator.state import Store
@@ -68,7 +68,7 @@ def publish(store: Store, job: dict[str, Any], examples: list[Any]) -> dict[str,
     version_id = str(len(model["versions"]) + 1)
     examples_count, epochs = len(examples), job["epochs"]
     steps = steps_per_epoch(examples_count)
-    spec = request["supervisedTuningSpec"]
+    spec = methods.method_of(request)[1]
     exported = [epochs] if spec.get("exportLastCheckpointOnly") else list(range(1, epochs + 1))
     checkpoints = []
     for epoch in exported:

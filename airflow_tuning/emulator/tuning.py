@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from airflow_tuning.emulator import filters, proto_check, registry, timeline
+from airflow_tuning.emulator import filters, methods, proto_check, registry, timeline
 from airflow_tuning.emulator.context import Context, api_version, parent_of, versioned
 from airflow_tuning.emulator.lifecycle import DEFAULT_EPOCHS, DURATION_LABEL
 from airflow_tuning.emulator.wire import camelize, finite, int64, invalid, json_response, not_found, read_json
@@ -29,13 +29,10 @@ BASE_MODELS = (
 )
 ADAPTER_SIZES = ("ADAPTER_SIZE_ONE", "ADAPTER_SIZE_TWO", "ADAPTER_SIZE_FOUR", "ADAPTER_SIZE_EIGHT",
                  "ADAPTER_SIZE_SIXTEEN", "ADAPTER_SIZE_THIRTY_TWO")
-_REQUEST_FIELDS = {"baseModel", "preTunedModel", "supervisedTuningSpec", "tunedModelDisplayName",
-                   "description", "labels", "experiment", "serviceAccount", "encryptionSpec", "outputUri"}
+_REQUEST_FIELDS = {"baseModel", "preTunedModel", *methods.METHODS, "tunedModelDisplayName", "description",
+                   "labels", "experiment", "serviceAccount", "encryptionSpec", "outputUri"}
 _OUTPUT_ONLY = {"name", "state", "createTime", "startTime", "endTime", "updateTime", "error", "tunedModel",
                 "tuningDataStats", "pipelineJob", "evaluateDatasetRuns"}
-_SPEC_FIELDS = {"trainingDatasetUri", "validationDatasetUri", "hyperParameters", "exportLastCheckpointOnly",
-                "evaluationConfig", "tuningMode"}
-_HYPER_FIELDS = {"epochCount", "learningRateMultiplier", "learningRate", "adapterSize", "batchSize"}
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}\Z")
 
@@ -69,18 +66,11 @@ def validate_request(body: dict[str, Any]) -> dict[str, Any]:
                       f"Supported base models: {', '.join(BASE_MODELS)}.")
     if "preTunedModel" in request and not isinstance(request["preTunedModel"], dict):
         raise invalid("preTunedModel must be an object with tunedModelName and optional checkpointId.")
-    spec = request.get("supervisedTuningSpec")
-    if not isinstance(spec, dict):
-        raise invalid("supervisedTuningSpec is required.")
-    for key in spec:
-        if key not in _SPEC_FIELDS:
-            raise _unknown(f"supervisedTuningSpec.{key}")
-    for key in ("trainingDatasetUri", "validationDatasetUri"):
-        uri = spec.get(key)
-        if key == "trainingDatasetUri" or uri is not None:
-            if not isinstance(uri, str) or not re.match(r"^gs://[^/]+/.+", uri):
-                raise invalid(f"supervisedTuningSpec.{key} must be a gs://BUCKET/OBJECT URI, got {uri!r}.")
-    spec["hyperParameters"] = _hyper_parameters(spec.get("hyperParameters") or {})
+    given = [key for key in methods.METHODS if key in request]
+    if len(given) != 1:
+        raise invalid(f"Exactly one of {', '.join(methods.METHODS)} must be set"
+                      + (f"; got {', '.join(given)}." if given else "."))
+    _check_spec(methods.METHODS[given[0]], request[given[0]])
     labels = request.get("labels") or {}
     if not isinstance(labels, dict) or len(labels) > 64:
         raise invalid("labels must be a map of at most 64 string keys to string values.")
@@ -94,13 +84,44 @@ def validate_request(body: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
-def _hyper_parameters(hyper: Any) -> dict[str, Any]:
+def _check_spec(method: methods.Method, spec: Any) -> None:
+    """One method's spec: known fields, gs:// data URIs, a teacher for distillation, hyper-parameters."""
+    name = method.spec
+    if not isinstance(spec, dict):
+        raise invalid(f"{name} must be an object.")
+    for key in spec:
+        if key not in method.fields:
+            raise _unknown(f"{name}.{key}")
+    data_field = next((f for f in method.dataset_fields if f in spec), method.dataset_fields[0])
+    for key in (data_field, "validationDatasetUri"):
+        uri = spec.get(key)
+        if key == data_field or uri is not None:
+            if not isinstance(uri, str) or not re.match(r"^gs://[^/]+/.+", uri):
+                raise invalid(f"{name}.{key} must be a gs://BUCKET/OBJECT URI, got {uri!r}.")
+    if method is methods.DISTILLATION:
+        teachers = [k for k in ("baseTeacherModel", "tunedTeacherModelSource") if spec.get(k)]
+        if len(teachers) != 1:
+            raise invalid(f"{name}: exactly one of baseTeacherModel or tunedTeacherModelSource must be set.")
+        teacher = spec.get("baseTeacherModel")
+        if teacher and not re.match(r"^(projects/[^/]+/locations/[^/]+/)?(publishers/google/models/)?gemini-[\w.-]+$",
+                                    str(teacher)):
+            raise invalid(f"{name}.baseTeacherModel {teacher!r} is not a Gemini model that can teach.")
+    spec["hyperParameters"] = _hyper_parameters(spec.get("hyperParameters") or {}, method)
+
+
+def _hyper_parameters(hyper: Any, method: methods.Method = methods.SUPERVISED) -> dict[str, Any]:
+    where = f"{method.spec}.hyperParameters"
     if not isinstance(hyper, dict):
-        raise invalid("supervisedTuningSpec.hyperParameters must be an object.")
+        raise invalid(f"{where} must be an object.")
     for key in hyper:
-        if key not in _HYPER_FIELDS:
-            raise _unknown(f"supervisedTuningSpec.hyperParameters.{key}")
+        if key not in method.hyper:
+            raise _unknown(f"{where}.{key}")
     out = dict(hyper)
+    for key in ("beta", "sftLossWeightMultiplier"):
+        if key in hyper:
+            out[key] = finite(hyper[key], key)
+            if out[key] < 0:
+                raise invalid(f"{key} must not be negative, got {out[key]}.")
     try:
         epochs = int(hyper.get("epochCount", DEFAULT_EPOCHS))
     except (TypeError, ValueError):

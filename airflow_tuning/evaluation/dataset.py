@@ -63,6 +63,11 @@ def parse_example(obj: Any, line: int) -> EvalExample:
     """One decoded JSON line as an example; ``ValueError`` with the reason when it is not one."""
     if not isinstance(obj, dict):
         raise ValueError("a line must be a JSON object")
+    from airflow_tuning.evaluation.preference import is_preference_data, parse_preference_example
+
+    if is_preference_data(obj):  # a preference pair: the chosen completion is the reference
+        turns, system, pair = parse_preference_example(obj)
+        return EvalExample(line=line, contents=turns, reference=pair, system_instruction=system)
     contents = obj.get("contents")
     if not isinstance(contents, list) or len(contents) < 2:
         raise ValueError("'contents' must list at least a user turn and the model's reference turn")

@@ -139,6 +139,7 @@ def resolve_metrics(specs: Sequence[str | MetricFn], *, label_pattern: str | Non
     the first group of ``label_pattern``.
     """
     from airflow_tuning.evaluation.classification import CLASSIFICATION_METRICS, classification_metric
+    from airflow_tuning.evaluation.preference import PREFERENCE_ACCURACY, preference_metric
 
     if isinstance(specs, str):
         specs = [specs]
@@ -146,9 +147,11 @@ def resolve_metrics(specs: Sequence[str | MetricFn], *, label_pattern: str | Non
     for spec in specs:
         if isinstance(spec, str) and spec in CLASSIFICATION_METRICS:
             resolved.append(classification_metric(spec, label_pattern))
+        elif spec == PREFERENCE_ACCURACY:
+            resolved.append(preference_metric())
         elif isinstance(spec, str):
             if spec not in BUILTIN_METRICS:
-                choices = ", ".join([*BUILTIN_METRICS, *CLASSIFICATION_METRICS])
+                choices = ", ".join([*BUILTIN_METRICS, *CLASSIFICATION_METRICS, PREFERENCE_ACCURACY])
                 raise ValueError(f"Unknown metric {spec!r}; built-in metrics are {choices}")
             resolved.append(BUILTIN_METRICS[spec])
         elif callable(spec):

@@ -21,6 +21,7 @@ from airflow_tuning.evaluation.classification import check_references
 from airflow_tuning.evaluation.gate import GateResult, evaluate_gate
 from airflow_tuning.evaluation.generation import DETERMINISTIC_CONFIG, GenerationRequest, generate_all
 from airflow_tuning.evaluation.judging import judge
+from airflow_tuning.evaluation.preference import check_pairs
 from airflow_tuning.evaluation.report import build_report, render_html
 from airflow_tuning.evaluation.selection import candidate_checkpoints, serve_default_checkpoint
 from airflow_tuning.evaluation.storage import REPORT_HTML, REPORT_JSON, read_eval_dataset, report_prefix, upload_text
@@ -76,6 +77,7 @@ def run_evaluation(
     references = [ex.reference for ex in examples]
     labels = [f"{plan.eval_dataset_uri} line {ex.line}" for ex in examples]
     check_references([m.name for m in plan.metric_specs], plan.label_pattern, references, labels)
+    check_pairs([m.name for m in plan.metric_specs], references, labels)
     target = service.resolve_model(plan.model, clients)
     chosen = candidate_checkpoints(clients, target, plan.checkpoints)
     baseline = service.resolve_model(plan.baseline, clients) if plan.baseline else None

@@ -17,7 +17,7 @@ from typing import Any
 from airflow_tuning.common.names import MODEL_FORM, check_display_name, parse_model_name
 from airflow_tuning.common.rendered import boolean, gcs_object_uri, is_blank, positive_float, positive_int
 from airflow_tuning.jobs.identity import validate_labels
-from airflow_tuning.jobs.method import SUPERVISED, TuningMethod
+from airflow_tuning.jobs.method import DISTILLATION, METHOD_ARGUMENTS, SUPERVISED, TuningMethod
 
 _ADAPTER_SIZES = {1: "ONE", 2: "TWO", 4: "FOUR", 8: "EIGHT", 16: "SIXTEEN", 32: "THIRTY_TWO"}
 _ADAPTER_WORDS = {word: size for size, word in _ADAPTER_SIZES.items()}
@@ -27,7 +27,7 @@ _ADAPTER_WORDS = {word: size for size, word in _ADAPTER_SIZES.items()}
 REQUEST_ARGUMENTS = (
     "base_model", "pre_tuned_model", "checkpoint_id", "training_dataset_uri", "validation_dataset_uri",
     "epoch_count", "learning_rate_multiplier", "adapter_size", "tuned_model_display_name", "description",
-    "labels", "evaluation_config", "export_last_checkpoint_only", "method",
+    "labels", "evaluation_config", "export_last_checkpoint_only", "method", *METHOD_ARGUMENTS,
 )  # fmt: skip
 
 
@@ -92,6 +92,10 @@ class TuningRequest:
     evaluation_config: Any = None
     export_last_checkpoint_only: bool | None = None
     method: TuningMethod = SUPERVISED
+    beta: float | None = None
+    base_teacher_model: str | None = None
+    tuned_teacher_model_source: str | None = None
+    sft_loss_weight_multiplier: float | None = None
 
     @classmethod
     def build(cls, **values: Any) -> TuningRequest:
@@ -111,6 +115,7 @@ class TuningRequest:
             raise ValueError("checkpoint_id is only meaningful with pre_tuned_model (continuous tuning)")
         display = values.get("tuned_model_display_name")
         description = values.get("description")
+        method = TuningMethod.parse(values.get("method"))
         return cls(
             training_dataset_uri=gcs_object_uri(
                 "training_dataset_uri", values.get("training_dataset_uri"), required=True
@@ -136,7 +141,8 @@ class TuningRequest:
             export_last_checkpoint_only=boolean(
                 "export_last_checkpoint_only", values.get("export_last_checkpoint_only")
             ),
-            method=TuningMethod.parse(values.get("method")),
+            method=method,
+            **method_arguments(method, values),
         )
 
     def fingerprint_payload(self) -> dict[str, Any]:
@@ -156,6 +162,8 @@ class TuningRequest:
             "export_last_checkpoint_only": self.export_last_checkpoint_only,
             # Supervised requests hash as they always did, so jobs submitted before methods existed reattach.
             "method": None if self.method is SUPERVISED else self.method.value,
+            # Method hyperparameters join the payload only when set: older requests keep their hash.
+            **{name: getattr(self, name) for name in METHOD_ARGUMENTS if getattr(self, name) is not None},
         }
 
     def with_labels(self, labels: Mapping[str, str]) -> TuningRequest:
@@ -165,6 +173,46 @@ class TuningRequest:
     def source_model(self) -> str:
         """What is being tuned: the base model id or the tuned model's resource name."""
         return self.pre_tuned_model or self.base_model or ""
+
+
+def method_arguments(method: TuningMethod, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The method's own hyperparameters, checked: one that belongs to another method is refused by name,
+    and distillation needs exactly one teacher."""
+    given = [name for name in METHOD_ARGUMENTS if not is_blank(values.get(name))]
+    foreign = [name for name in given if name not in method.own_arguments]
+    if foreign:
+        owners = {name: m.value for m in TuningMethod for name in m.own_arguments}
+        detail = "; ".join(f"{name} is for method={owners[name]!r}" for name in foreign)
+        raise ValueError(f"{', '.join(foreign)} does not apply to method={method.value!r} ({detail})")
+    out: dict[str, Any] = {}
+    if "beta" in given:
+        out["beta"] = positive_float("beta", values["beta"])
+    if "sft_loss_weight_multiplier" in given:
+        out["sft_loss_weight_multiplier"] = positive_float(
+            "sft_loss_weight_multiplier", values["sft_loss_weight_multiplier"]
+        )
+    if method is DISTILLATION:
+        teachers = [name for name in ("base_teacher_model", "tuned_teacher_model_source") if name in given]
+        if len(teachers) != 1:
+            raise ValueError(
+                "method='distillation' needs exactly one teacher: base_teacher_model (e.g. 'gemini-3.1-pro') "
+                f"or tuned_teacher_model_source ({MODEL_FORM})"
+                + ("" if not teachers else f"; got both {' and '.join(teachers)}")
+            )
+        if teachers[0] == "base_teacher_model":
+            out["base_teacher_model"] = str(values["base_teacher_model"]).strip()
+        else:
+            out["tuned_teacher_model_source"] = _teacher_source(str(values["tuned_teacher_model_source"]))
+    return out
+
+
+def _teacher_source(value: str) -> str:
+    try:
+        return parse_model_name(value.strip()).name
+    except ValueError:
+        raise ValueError(
+            f"tuned_teacher_model_source {value!r} is not a tuned model resource name; expected {MODEL_FORM}"
+        ) from None
 
 
 def validate_pre_tuned_model(value: str) -> str:

@@ -33,6 +33,14 @@ SUMMARY_KEYS = (
     "tuning_data_stats",
     "cost_estimate",
     "cost",
+    "tuning_method",
+)
+
+#: The job's spec attribute -> the method it says ran (the request field google-genai fills per method).
+_SPECS = (
+    ("supervised_tuning_spec", "supervised", "training_dataset_uri"),
+    ("preference_optimization_spec", "preference", "training_dataset_uri"),
+    ("distillation_spec", "distillation", "prompt_dataset_uri"),
 )
 
 
@@ -96,8 +104,8 @@ def summarize(job: Any) -> dict[str, Any]:
         "pre_tuned_model": _get(job, "pre_tuned_model", "tuned_model_name"),
         # Continuous tuning names the model version it started from; None: tuned from a base model.
         "continued_from": _get(job, "pre_tuned_model", "tuned_model_name") or None,
-        "training_dataset_uri": _get(job, "supervised_tuning_spec", "training_dataset_uri"),
-        "validation_dataset_uri": _get(job, "supervised_tuning_spec", "validation_dataset_uri"),
+        "training_dataset_uri": _training_uri(job),
+        "validation_dataset_uri": _get(job, _spec_of(job)[0], "validation_dataset_uri"),
         "console_url": console_url,
         "create_time": _iso(_get(job, "create_time")),
         "end_time": _iso(_get(job, "end_time")),
@@ -105,6 +113,7 @@ def summarize(job: Any) -> dict[str, Any]:
         # Filled in by the Vertex operators and sensor, which know the prices (see tasks.budget).
         "cost_estimate": None,
         "cost": None,
+        "tuning_method": _spec_of(job)[1],
     }
 
 
@@ -121,6 +130,25 @@ def _camel_stats(stats: Any) -> Any:
 def _camel(key: str) -> str:
     head, *rest = key.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _spec_of(job: Any) -> tuple[str, str | None]:
+    """The job's spec attribute and the method it names.
+
+    A job without a spec (a Gemini Developer API run, which only tunes supervised) is supervised; None only
+    for a job never read."""
+    for attr, method, _ in _SPECS:
+        if _get(job, attr) is not None:
+            return attr, method
+    return "supervised_tuning_spec", ("supervised" if _get(job, "name") else None)
+
+
+def _training_uri(job: Any) -> Any:
+    for attr, _, field in _SPECS:
+        spec = _get(job, attr)
+        if spec is not None:
+            return _get(spec, field) or _get(spec, "training_dataset_uri")
+    return None
 
 
 def error_message(job: Any) -> str | None:

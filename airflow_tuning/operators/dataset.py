@@ -25,7 +25,7 @@ from airflow_tuning.hooks.tuning import GeminiTuningHook
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-FORMATS = ("auto", "vertex", "pairs", "csv")
+FORMATS = ("auto", "vertex", "pairs", "csv", "preference", "prompts")  # dataset.formats.FORMATS, without its import
 ON_INVALID = ("fail", "skip")
 
 
@@ -51,8 +51,14 @@ class UploadDatasetOperator(BaseOperator):
         merged (e.g. the accumulated history prefix plus this week's files). Templated.
     :param examples: in-line examples (Vertex or pair dicts, or JSON strings), e.g. pulled from XCom; a
         JSON array or JSONL string is accepted too. Templated.
-    :param format: ``auto`` (CSV by ``.csv`` name, otherwise told apart line by line), ``vertex``, ``pairs``
-        or ``csv``.
+    :param format: ``auto`` (CSV by ``.csv`` name, otherwise told apart line by line), ``vertex``, ``pairs``,
+        ``csv``, ``preference`` (Vertex preference JSONL for ``method="preference"``; TRL
+        ``prompt``/``chosen``/``rejected`` JSONL rows and ``.csv`` files with those columns are converted) or
+        ``prompts`` (``contents`` ending with a user turn, for ``method="distillation"``; a CSV's
+        ``prompt_column`` too). Preference validation files hold at most 5,000 examples.
+    :param prompt_column: ``preference``/``prompts`` CSV column of the prompt (default ``prompt``).
+    :param chosen_column: ``preference`` CSV column of the preferred answer (default ``chosen``).
+    :param rejected_column: ``preference`` CSV column of the dispreferred answer (default ``rejected``).
     :param input_column: CSV column of the prompt (default ``input``, else ``text_input``).
     :param output_column: CSV column of the response.
     :param system_instruction: system instruction added to pair and CSV examples. Templated.
@@ -99,6 +105,9 @@ class UploadDatasetOperator(BaseOperator):
         format: str = "auto",
         input_column: str | None = None,
         output_column: str = "output",
+        prompt_column: str = "prompt",
+        chosen_column: str = "chosen",
+        rejected_column: str = "rejected",
         system_instruction: str | None = None,
         validation_fraction: float = 0.1,
         validation_max: int = 256,
@@ -125,6 +134,7 @@ class UploadDatasetOperator(BaseOperator):
         self.format = format
         self.input_column = input_column
         self.output_column = output_column
+        self.preference_columns = (prompt_column, chosen_column, rejected_column)
         self.system_instruction = system_instruction
         self.validation_fraction = validation_fraction
         self.validation_max = validation_max
@@ -158,7 +168,7 @@ class UploadDatasetOperator(BaseOperator):
             raise AirflowFailException(f"max_invalid_fraction must be between 0 and 1, got {max_invalid_fraction}")
         hook = GeminiTuningHook(self.gcp_conn_id)
         options = Options(
-            columns=CsvColumns(input=self.input_column or None, output=self.output_column),
+            columns=CsvColumns(self.input_column or None, self.output_column, *self.preference_columns),
             system_instruction=self.system_instruction or None,
             validation_fraction=float(self.validation_fraction),
             validation_max=int(self.validation_max),

@@ -45,11 +45,15 @@ class EvaluateTunedModelOperator(BaseOperator):
         deployed on), or a base model name. ``models/...`` and ``endpoints/...`` are read in the
         connection's project and location.
     :param eval_dataset_uri: ``gs://`` URI of Vertex supervised-tuning JSONL; in each line the last model
-        turn is the reference and every turn before it (plus ``systemInstruction``) the prompt.
+        turn is the reference and every turn before it (plus ``systemInstruction``) the prompt. Preference
+        data (Vertex preference lines or TRL ``prompt``/``chosen``/``rejected`` rows) works too: the chosen
+        completion is the reference.
     :param baseline: optional model to compare with, in the same forms; ``models/ID@champion`` compares
         with the current champion.
     :param metrics: built-in names (``exact_match``, ``token_f1``, ``rouge_l``, ``bleu``; ``accuracy`` and
-        ``macro_f1`` for label answers) and named callables ``fn(prediction, reference) -> float``.
+        ``macro_f1`` for label answers; ``preference_accuracy`` on preference data: the share of pairs where
+        the answer is closer, by ROUGE-L, to the chosen than to the rejected completion) and named callables
+        ``fn(prediction, reference) -> float``.
     :param thresholds: minimum corpus value per metric, e.g. ``{"rouge_l": 0.6}``; ``value >= threshold``.
         With a classification metric also per label: ``{"macro_f1": 0.8, "f1:billing": 0.9}``.
     :param label_pattern: regex whose first group (or match) is an answer's label, e.g. ``r"category: (\\w+)"``

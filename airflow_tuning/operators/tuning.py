@@ -25,12 +25,12 @@ from airflow.sdk import ResumableJobMixin
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_tuning.backends.base import InvalidRequest
-from airflow_tuning.common.rendered import validate_unless_template
+from airflow_tuning.common.rendered import is_template, validate_unless_template
 from airflow_tuning.jobs.cost import COST_ESTIMATE_XCOM_KEY
-from airflow_tuning.jobs.method import TuningMethod
+from airflow_tuning.jobs.method import METHOD_ARGUMENTS, TuningMethod
 from airflow_tuning.jobs.outage import get_when_available
 from airflow_tuning.jobs.polling import deadline_after
-from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, validate_pre_tuned_model
+from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, method_arguments, validate_pre_tuned_model
 from airflow_tuning.jobs.states import SUCCEEDED, is_ended, short_state, state_name
 from airflow_tuning.jobs.summary import error_message, judge
 from airflow_tuning.jobs.watch import WaitResult, event_verdict
@@ -48,7 +48,8 @@ _GONE = "GONE"
 
 
 class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
-    """Start a supervised tuning job on Vertex AI and (by default) wait for it in the triggerer.
+    """Start a tuning job on Vertex AI (supervised, preference or distillation) and wait for it (by default in
+    the triggerer).
 
     Submits with google-genai ``tunings.tune`` and a typed ``CreateTuningJobConfig``. Returns and pushes as
     XCom the job summary (see ``airflow_tuning.jobs.summary.SUMMARY_KEYS``); pushes ``tuning_job_name`` and
@@ -74,7 +75,17 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     :param export_last_checkpoint_only: export only the last checkpoint.
     :param pre_tuned_model: tuned model to continue from (prefer ``ContinueTuningOperator``).
     :param checkpoint_id: checkpoint of ``pre_tuned_model`` to continue from.
-    :param method: the tuning method (``"supervised"``, the default, or a ``TuningMethod``).
+    :param method: ``"supervised"`` (default), ``"preference"`` (training data in the preference format:
+        ``contents`` plus a pair of completions scored 1 and 0) or ``"distillation"`` (a prompt dataset: the
+        teacher answers, the student learns). A ``TuningMethod`` works too. The summary's ``tuning_method``
+        says which ran; its data statistics are the job's ``tuningDataStats`` variant for that method.
+    :param beta: ``preference`` hyperparameter: how far the tuned model may move from the model it starts
+        from.
+    :param base_teacher_model: ``distillation``: the teacher, e.g. ``gemini-3.1-pro``. Give this or
+        ``tuned_teacher_model_source``.
+    :param tuned_teacher_model_source: ``distillation``: a tuned model as the teacher,
+        ``projects/../models/ID[@VERSION]``.
+    :param sft_loss_weight_multiplier: ``distillation`` hyperparameter: weight of the supervised loss.
     :param deferrable: wait in the triggerer (True) or on the worker.
     :param wait_for_completion: False returns right after submission (use ``TuningJobSensor`` later).
     :param timeout: give up waiting after this long: cancel the job (if ``cancel_on_kill``) and fail.
@@ -119,7 +130,7 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         "base_model", "pre_tuned_model", "checkpoint_id", "training_dataset_uri", "validation_dataset_uri",
         "tuned_model_display_name", "description", "labels", "epoch_count", "learning_rate_multiplier",
         "adapter_size", "export_last_checkpoint_only", "training_examples", "batch_size", "learning_rate",
-        "continue_from_alias",
+        "continue_from_alias", *METHOD_ARGUMENTS,
         "max_billable_tokens", "max_cost_usd", "tuning_prices",
     )  # fmt: skip
     template_fields_renderers = {"labels": "json"}
@@ -144,6 +155,10 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         pre_tuned_model: str | None = None,
         checkpoint_id: str | None = None,
         method: str | TuningMethod | None = None,
+        beta: float | str | None = None,
+        base_teacher_model: str | None = None,
+        tuned_teacher_model_source: str | None = None,
+        sft_loss_weight_multiplier: float | str | None = None,
         deferrable: bool = True,
         wait_for_completion: bool = True,
         timeout: float | timedelta | None = None,
@@ -170,6 +185,11 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         self.evaluation_config = evaluation_config
         self.export_last_checkpoint_only = export_last_checkpoint_only
         self.method = TuningMethod.parse(method)
+        self.beta, self.sft_loss_weight_multiplier = beta, sft_loss_weight_multiplier
+        self.base_teacher_model, self.tuned_teacher_model_source = base_teacher_model, tuned_teacher_model_source
+        method_values = {name: getattr(self, name) for name in METHOD_ARGUMENTS}
+        if not any(is_template(value) for value in method_values.values()):
+            method_arguments(self.method, method_values)  # refused when the DAG is parsed, naming the argument
         self.service.check_arguments(type(self).__name__, self._arguments())
         check_continue_arguments(
             service=self.service, continue_from_alias=continue_from_alias, display_name=tuned_model_display_name,

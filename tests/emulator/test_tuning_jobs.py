@@ -210,3 +210,21 @@ def test_snake_case_request_bodies_are_accepted(emu, train_uri):
     assert job.supervised_tuning_spec.hyper_parameters.epoch_count == 2
     assert job.tuned_model_display_name == "snake" and job.labels["snake_key"] == "v"
     assert '"epochCount":"2"' in response.text  # int64 on the wire as a string
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"preferenceOptimizationSpec": {"trainingDatasetUri": "TRAIN", "surprise": 1}},
+     "Unknown name \"preferenceOptimizationSpec.surprise\""),
+    ({"preferenceOptimizationSpec": {"trainingDatasetUri": "TRAIN", "hyperParameters": {"sftLossWeightMultiplier": 1}}},
+     "preferenceOptimizationSpec.hyperParameters.sftLossWeightMultiplier"),
+    ({"preferenceOptimizationSpec": {"trainingDatasetUri": "TRAIN", "hyperParameters": {"beta": "high"}}}, "beta"),
+    ({"distillationSpec": {"promptDatasetUri": "TRAIN"}}, "baseTeacherModel or tunedTeacherModelSource"),
+    ({"distillationSpec": {"promptDatasetUri": "TRAIN", "baseTeacherModel": "llama"}}, "baseTeacherModel"),
+    ({"supervisedTuningSpec": {"trainingDatasetUri": "TRAIN"},
+      "preferenceOptimizationSpec": {"trainingDatasetUri": "TRAIN"}}, "Exactly one of"),
+])
+def test_method_specs_are_checked_as_strictly_as_the_supervised_one(emu, train_uri, body, words):
+    request = {"baseModel": "gemini-2.5-flash", **json.loads(json.dumps(body).replace("TRAIN", train_uri))}
+    response = raw(emu, "POST", f"v1beta1/projects/{emu.project}/locations/{emu.location}/tuningJobs", json=request)
+    assert response.status_code == 400
+    assert words in response.json()["error"]["message"]

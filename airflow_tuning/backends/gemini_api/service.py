@@ -21,6 +21,16 @@ class GeminiApiTuningService(TuningService):
 
     name = "gemini_api"
 
+    def check_arguments(self, owner: str, arguments: Mapping[str, Any]) -> None:
+        """The Developer API tunes supervised only: another method is refused when the DAG is parsed."""
+        from airflow_tuning.jobs.method import SUPERVISED, TuningMethod
+
+        if TuningMethod.parse(arguments.get("method")) is not SUPERVISED:
+            raise ValueError(
+                f"{owner}: method={arguments.get('method')!r} is not supported with backend='gemini_api' "
+                "(it tunes supervised only); use backend='vertex'"
+            )
+
     def qualify(self, name: str, clients: ClientSource) -> str:
         return qualify_name(name)
 

@@ -26,9 +26,28 @@ def _supervised_config(request: TuningRequest, types: Any) -> dict[str, Any]:
     return config
 
 
+def _preference_config(request: TuningRequest, types: Any) -> dict[str, Any]:
+    """``preferenceOptimizationSpec``: the supervised hyperparameters plus ``beta``."""
+    return {**_supervised_config(request, types), "method": types.TuningMethod.PREFERENCE_TUNING,
+            "beta": request.beta}
+
+
+def _distillation_config(request: TuningRequest, types: Any) -> dict[str, Any]:
+    """``distillationSpec``: the prompt dataset, one teacher and ``sftLossWeightMultiplier``."""
+    return {
+        **_supervised_config(request, types),
+        "method": types.TuningMethod.DISTILLATION,
+        "base_teacher_model": request.base_teacher_model,
+        "tuned_teacher_model_source": request.tuned_teacher_model_source,
+        "sft_loss_weight_multiplier": request.sft_loss_weight_multiplier,
+    }
+
+
 #: Method -> the config fields that method sets (google-genai chooses the spec from ``method``).
 METHOD_CONFIG: dict[TuningMethod, Callable[[TuningRequest, Any], dict[str, Any]]] = {
     TuningMethod.SUPERVISED: _supervised_config,
+    TuningMethod.PREFERENCE: _preference_config,
+    TuningMethod.DISTILLATION: _distillation_config,
 }
 
 

@@ -31,6 +31,22 @@ from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, TuningRequest
 GEMINI_API_ONLY = ("training_examples", "batch_size", "learning_rate")
 
 
+def _check_method_data(request: TuningRequest, open_object: Callable[[str], BinaryIO]) -> None:
+    """A method that reads its own data format refuses, before any create, a file in another format."""
+    from airflow_tuning.dataset.preference import check_head
+
+    data_format = request.method.data_format
+    if data_format == "vertex":
+        return  # supervised data is checked by Vertex AI (and by UploadDatasetOperator); no extra read
+    try:
+        with open_object(request.training_dataset_uri) as stream:
+            check_head(data_format, request.training_dataset_uri, stream)
+    except FileNotFoundError as err:
+        raise InvalidRequest(f"Invalid tuning request: training_dataset_uri: {err}") from None
+    except ValueError as err:
+        raise InvalidRequest(f"Invalid tuning request for method={request.method.value!r}: {err}") from None
+
+
 @dataclass(frozen=True)
 class VertexSubmission:
     """One task instance's request, checked, with the identity its job's labels carry."""
@@ -92,6 +108,7 @@ class VertexTuningService(TuningService):
             request = TuningRequest.build(**_with_model_label(arguments))
         except ValueError as err:
             raise InvalidRequest(f"Invalid tuning request: {err}") from None
+        _check_method_data(request, open_object)
         identity = TaskIdentity(
             dag_id=task.dag_id,
             task_id=task.task_id,
