@@ -15,10 +15,11 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.run_demo import BUCKET, prepare_environment, say  # noqa: E402
+from demo.run_demo import BUCKET, prepare_environment, say, xcom  # noqa: E402
 
 TOPICS = ["router", "printer", "invoice", "password", "backup", "laptop", "vpn", "email", "refund", "shipping",
           "warranty", "license"]
@@ -56,7 +57,6 @@ def main() -> int:
     from airflow.utils import db
 
     from airflow_tuning.emulator import Emulator
-    from tests.dag_results import states, xcom
 
     db.resetdb()
     with Emulator(job_duration=3.0) as emulator:
@@ -65,7 +65,7 @@ def main() -> int:
         say("Running gemini_preference_tuning: supervised -> preference -> evaluate -> promote")
         run = importlib.import_module("dags.gemini_preference_tuning").dag.test()
         say("Summary")
-        for task_id, state in states(run).items():
+        for task_id, state in _states(run).items():
             print(f"  {task_id:24} {state}")
         for task_id in ("tune_supervised", "tune_preference"):
             summary = xcom(run, task_id) or {}
@@ -74,9 +74,14 @@ def main() -> int:
         if report:
             print(f"  preference_accuracy: {report['metrics']['preference_accuracy']:.2f} (preference-tuned) vs "
                   f"{report['baseline_metrics']['preference_accuracy']:.2f} (supervised)")
-    ok = states(run).get("promote") == "success"
+    ok = _states(run).get("promote") == "success"
     print("\nPreference demo " + ("succeeded" if ok else "FAILED"))
     return 0 if ok else 1
+
+
+def _states(run: Any) -> dict[str, str]:
+    """Task id -> final state of a ``dag.test()`` run."""
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
 if __name__ == "__main__":
