@@ -81,6 +81,20 @@ def _cancel_error_is_final(err: BaseException) -> bool:
     return not is_transient(err)
 
 
+def _gives_up(outcome: CancelOutcome, name: str, err: Exception, out_of_time: bool, log: Any) -> bool:
+    """The one rule for a failed cancel, shared by the sync and async loops: True when it is not retried."""
+    if is_not_found(err):
+        log.info("Tuning job %s no longer exists; nothing to cancel", name)
+        return True
+    if _cancel_error_is_final(err) or out_of_time:
+        outcome.failed.append(name)
+        outcome.last_error = err
+        log.error("Could not cancel tuning job %s: %s: %s", name, type(err).__name__, err)
+        return True
+    log.warning("Cancelling tuning job %s failed (%s); retrying", name, err)
+    return False
+
+
 def cancel_jobs(
     client: Any,
     names: Sequence[str],
@@ -105,15 +119,8 @@ def cancel_jobs(
                     outcome.cancelled.append(name)
                 break
             except Exception as err:
-                if is_not_found(err):
-                    log.info("Tuning job %s no longer exists; nothing to cancel", name)
+                if _gives_up(outcome, name, err, clock() >= end, log):
                     break
-                if _cancel_error_is_final(err) or clock() >= end:
-                    outcome.failed.append(name)
-                    outcome.last_error = err
-                    log.error("Could not cancel tuning job %s: %s: %s", name, type(err).__name__, err)
-                    break
-                log.warning("Cancelling tuning job %s failed (%s); retrying", name, err)
                 sleep(max(0.0, min(policy.interval(attempt), end - clock())))
                 attempt += 1
     return outcome
@@ -145,15 +152,8 @@ async def acancel_jobs(
             except asyncio.CancelledError:
                 raise
             except Exception as err:
-                if is_not_found(err):
-                    log.info("Tuning job %s no longer exists; nothing to cancel", name)
+                if _gives_up(outcome, name, err, clock() >= end, log):
                     break
-                if _cancel_error_is_final(err) or clock() >= end:
-                    outcome.failed.append(name)
-                    outcome.last_error = err
-                    log.error("Could not cancel tuning job %s: %s: %s", name, type(err).__name__, err)
-                    break
-                log.warning("Cancelling tuning job %s failed (%s); retrying", name, err)
                 await asyncio.sleep(max(0.0, min(policy.interval(attempt), end - clock())))
                 attempt += 1
     return outcome
