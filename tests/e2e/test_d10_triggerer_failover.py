@@ -54,9 +54,11 @@ def test_surviving_triggerer_adopts_the_killed_ones_triggers(e2e_stack, drill):
     by_triggerer: dict[int, list[str]] = {}
     for run_id, job_id in owners.items():
         by_triggerer.setdefault(job_id, []).append(run_id)
-    assert len(by_triggerer) == 2, f"the waits must be spread over both triggerers, got {by_triggerer}"
+    assert by_triggerer, f"no wait is owned by a triggerer: {owners}"
+    # The spread is Airflow's choice; the drill kills whichever triggerer owns more waits (all of them, when
+    # one triggerer took every wait), and the other must adopt them.
     victim_job = max(by_triggerer, key=lambda j: len(by_triggerer[j]))
-    survivor_job = next(j for j in by_triggerer if j != victim_job)
+    survivor_job = max(j for j in names if names[j] != names[victim_job])  # the other triggerer's newest job
     victim, survivor = names[victim_job], names[survivor_job]
     orphaned = by_triggerer[victim_job]
 
