@@ -92,22 +92,36 @@ with DAG(dag_id="bench_airflow_twin", start_date=datetime(2026, 1, 1), catchup=F
 
 #: Set-up name -> (suffix of the figure's name, module imported untimed before the DAG file).
 SETUPS = {"sdk": ("", "airflow.sdk"), "dag_processor": ("_in_dag_processor", "airflow.dag_processing.processor")}
+#: Set-ups whose heap is frozen (``gc.freeze()``) before the DAG file is read: ``DagFileProcessorManager`` freezes
+#: it before forking its parsing children, so a full collection of Airflow's own objects never lands in a parse.
+GC_FROZEN = {"airflow.dag_processing.processor"}
 
 # Runs in the fresh process: import the set-up's module untimed, then time the import of the DAG file only.
 PROBE = """
-import importlib, importlib.util, json, sys, time
+import gc, importlib, importlib.util, json, sys, time
 import airflow.sdk
 importlib.import_module(sys.argv[2])
+if sys.argv[3] == "freeze":
+    gc.freeze()  # as DagFileProcessorManager does before it forks its parsing children
+gc_time, gc_runs, started = [0.0], [0], [0.0]
+def on_gc(phase, info):
+    if phase == "start":
+        started[0] = time.perf_counter()
+    else:
+        gc_time[0] += time.perf_counter() - started[0]
+        gc_runs[0] += 1
 path = sys.argv[1]
 print("=== DAG import starts", file=sys.stderr, flush=True)
+gc.callbacks.append(on_gc)
 wall, cpu = time.perf_counter(), time.process_time()
 spec = importlib.util.spec_from_file_location("bench_dag_module", path)
 module = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = module
 spec.loader.exec_module(module)
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+gc.callbacks.remove(on_gc)
 dags = [v for v in vars(module).values() if isinstance(v, airflow.sdk.DAG)]
-print(json.dumps({"wall": wall, "cpu": cpu, "dags": len(dags),
+print(json.dumps({"wall": wall, "cpu": cpu, "gc": gc_time[0], "gc_runs": gc_runs[0], "dags": len(dags),
                   "tasks": sum(len(d.task_dict) for d in dags)}))
 """
 
@@ -116,7 +130,8 @@ def probe(path: Path, preload: str, env: dict[str, str], importtime: bool = Fals
     """Import ``path`` in a fresh interpreter after ``preload``; return its wall and CPU import seconds
     (and, with ``importtime``, the self time of the modules it imported, split by owner)."""
     flags = ["-X", "importtime"] if importtime else []
-    proc = subprocess.run([sys.executable, *flags, "-c", PROBE, str(path), preload], cwd=REPO, env=env,
+    freeze = "freeze" if preload in GC_FROZEN else "no-freeze"
+    proc = subprocess.run([sys.executable, *flags, "-c", PROBE, str(path), preload, freeze], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"importing {path} failed:\n{proc.stderr[-3000:]}")
@@ -197,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             emit(
                 f"dag_parse_{path.stem}{suffix}", delta, "ms", None if is_twin else f"<= {TARGET_MS:g}", empty_wall,
                 median_import_ms=med(subject, "wall"), cpu_delta_ms=med(subject, "cpu") - empty_cpu,
-                empty_cpu_ms=empty_cpu, preloaded=preload, runs=args.runs, tasks=samples[subject][0]["tasks"],
+                empty_cpu_ms=empty_cpu, gc_ms=med(subject, "gc"), empty_gc_ms=med(base, "gc"),
+                gc_frozen=preload in GC_FROZEN, preloaded=preload, runs=args.runs, tasks=samples[subject][0]["tasks"],
                 import_self_ms=breakdowns[subject], empty_import_self_ms=breakdowns[base],
                 load_average_1m=median(loads), file=None if is_twin else os.path.relpath(path, REPO),
                 note=(("Airflow's own share of gemini_scheduled_retraining (its constructs, Airflow's operators): "

@@ -7,7 +7,8 @@ registering it in ``airflow_tuning.backends``.
 
 Clients are built by the hook (the one place that reads the connection); an adapter receives a
 :class:`ClientSource` (the hook, duck-typed) or a client, never an Airflow object. Pure Python, no Airflow
-import; Google SDKs only inside functions.
+import; Google SDKs only inside functions, and the job machinery (wait loops, summaries) only when a task
+runs, so defining a task with a service stays cheap when a DAG is parsed.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
-
-from airflow_tuning.jobs.summary import summarize
-from airflow_tuning.jobs.watch import acancel_job, cancel_job
 
 if TYPE_CHECKING:
     from airflow_tuning.evaluation.targets import Target
@@ -134,9 +132,13 @@ class TuningService(ABC):
 
     def cancel(self, client: Any, name: str, log: logging.Logger | Any) -> bool:
         """Cancel; False (logged) when the job had already ended."""
+        from airflow_tuning.jobs.watch import cancel_job
+
         return cancel_job(client, name, log)
 
     async def acancel(self, aclient: Any, name: str, log: logging.Logger | Any) -> bool:
+        from airflow_tuning.jobs.watch import acancel_job
+
         return await acancel_job(aclient, name, log)
 
     @abstractmethod
@@ -145,6 +147,8 @@ class TuningService(ABC):
 
     def summarize(self, job: Any) -> dict[str, Any]:
         """The summary every tuning task returns (``airflow_tuning.jobs.summary.SUMMARY_KEYS``)."""
+        from airflow_tuning.jobs.summary import summarize
+
         return summarize(job)
 
     def describe(self, submission: Any) -> str:

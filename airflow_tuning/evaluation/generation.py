@@ -19,10 +19,14 @@ from typing import Any
 
 from airflow_tuning.common.retry import RetryPolicy
 from airflow_tuning.evaluation.dataset import EvalExample
-from airflow_tuning.evaluation.throttle import Throttle, call_with_retries, no_client_retries
+from airflow_tuning.evaluation.throttle import (
+    DEFAULT_MAX_CONCURRENCY,
+    Throttle,
+    call_with_retries,
+    no_client_retries,
+)
 
 DETERMINISTIC_CONFIG: dict[str, Any] = {"temperature": 0.0, "candidate_count": 1, "seed": 0}
-DEFAULT_MAX_CONCURRENCY = 32
 
 
 class GenerationError(RuntimeError):

@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 from airflow_tuning.common.retry import RetryPolicy
 
 T = TypeVar("T")
+#: Most calls in flight at once in one evaluation (challenger, baseline and every checkpoint share them).
+DEFAULT_MAX_CONCURRENCY = 32
 RETRY_FIRST, NEW_CALL = 0, 1
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from airflow_tuning.common.names import MODEL_FORM, check_display_name, parse_model_name
 from airflow_tuning.common.rendered import boolean, gcs_object_uri, is_blank, positive_float, positive_int
-from airflow_tuning.jobs.identity import validate_labels
 from airflow_tuning.jobs.method import DISTILLATION, METHOD_ARGUMENTS, SUPERVISED, TuningMethod
 
 _ADAPTER_SIZES = {1: "ONE", 2: "TWO", 4: "FOUR", 8: "EIGHT", 16: "SIXTEEN", 32: "THIRTY_TWO"}
@@ -100,6 +99,8 @@ class TuningRequest:
     @classmethod
     def build(cls, **values: Any) -> TuningRequest:
         """Coerce and validate rendered operator arguments; raise ValueError naming the bad argument."""
+        from airflow_tuning.jobs.identity import validate_labels  # the hashing module loads when a task runs
+
         base_model = None if is_blank(values.get("base_model")) else str(values["base_model"]).strip()
         pre_tuned = None if is_blank(values.get("pre_tuned_model")) else str(values["pre_tuned_model"]).strip()
         if bool(base_model) == bool(pre_tuned):

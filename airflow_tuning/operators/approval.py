@@ -11,9 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
-from airflow_tuning.evaluation.approval_body import approval_body
-from airflow_tuning.jobs.cost import COST_ESTIMATE_XCOM_KEY
-
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -43,6 +40,10 @@ class PromotionApprovalOperator(ApprovalOperator):
         self.champion = champion
 
     def execute(self, context: Context) -> Any:
+        # The body's sources (evaluation report, cost) load when the task runs, not when the DAG is parsed.
+        from airflow_tuning.evaluation.approval_body import approval_body
+        from airflow_tuning.jobs.cost import COST_ESTIMATE_XCOM_KEY
+
         ti = context["ti"]
         self.body = approval_body(
             ti.xcom_pull(task_ids=self.evaluation_task_id),

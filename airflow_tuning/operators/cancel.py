@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_tuning.common.rendered import is_template
-from airflow_tuning.jobs.identity import validate_labels
 from airflow_tuning.jobs.states import is_ended, short_state
 from airflow_tuning.links import TuningJobLink
 from airflow_tuning.tasks.job_task import TuningJobTask
@@ -66,6 +65,8 @@ class CancelTuningJobOperator(TuningJobTask):
         self.deferrable, self.wait_for_completion, self.timeout = deferrable, wait_for_completion, timeout
 
     def execute(self, context: Context) -> Any:
+        from airflow_tuning.jobs.identity import validate_labels
+
         job_name, wanted_labels = self._targets()
         if (job_name is None) == (wanted_labels is None):
             raise AirflowFailException(f"{_ONE_TARGET} (got tuning_job_name={job_name!r}, labels={wanted_labels!r})")

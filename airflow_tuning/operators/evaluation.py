@@ -18,21 +18,19 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_tuning.backends import TuningService, tuning_service
-from airflow_tuning.backends.vertex.champion import holder_elsewhere, keep_alias_unique, with_previous_holder
-from airflow_tuning.common.console import report_link
 from airflow_tuning.common.rendered import mapping, optional_float, validate_unless_template
 from airflow_tuning.evaluation.checkpoints import LAST, parse_selection
-from airflow_tuning.evaluation.gate import normalize_thresholds
-from airflow_tuning.evaluation.generation import DEFAULT_MAX_CONCURRENCY
 from airflow_tuning.evaluation.metrics import DEFAULT_METRICS, DEFAULT_PRIMARY_METRIC, resolve_metrics
 from airflow_tuning.evaluation.registry import validate_alias
+from airflow_tuning.evaluation.throttle import DEFAULT_MAX_CONCURRENCY
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.links import EvaluationReportLink
-from airflow_tuning.operators.promotion import record_decision
-from airflow_tuning.tasks.lineage import alias_lineage, evaluation_lineage, hook_where
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+# Imported above: what the arguments' checks need when a DAG is parsed. The gate, the registry and lineage
+# code the tasks run are imported inside the methods.
 
 EVALUATION_RESULT_XCOM_KEY = "evaluation_result"
 
@@ -151,6 +149,8 @@ class EvaluateTunedModelOperator(BaseOperator):
         self.eval_dataset_uri = eval_dataset_uri
         self.baseline = baseline
         if isinstance(thresholds, Mapping):  # fail at DAG parse time when not templated
+            from airflow_tuning.evaluation.gate import normalize_thresholds
+
             validate_unless_template(thresholds, lambda value: normalize_thresholds(value, names))
         self.thresholds = thresholds
         self.min_improvement = min_improvement
@@ -173,9 +173,12 @@ class EvaluateTunedModelOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         # The evaluation machinery (generation, report, chart) loads when a task runs, not when a DAG is parsed.
+        from airflow_tuning.common.console import report_link
         from airflow_tuning.evaluation.checkpoints import CheckpointError
         from airflow_tuning.evaluation.classification import LabelError
+        from airflow_tuning.evaluation.gate import normalize_thresholds
         from airflow_tuning.evaluation.run import EvaluationPlan, run_evaluation
+        from airflow_tuning.tasks.lineage import hook_where
 
         names = [m.name for m in self.metric_specs]
         plan = EvaluationPlan(
@@ -216,6 +219,8 @@ class EvaluateTunedModelOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Evaluation data and both models in, the report out, the metrics in the ``gemini_evaluation`` facet."""
+        from airflow_tuning.tasks.lineage import evaluation_lineage
+
         outcome, where = getattr(self, "_lineage", (None, {}))
         return evaluation_lineage(
             eval_dataset_uri=self.eval_dataset_uri, model=self.model, baseline=self.baseline, where=where,
@@ -287,9 +292,12 @@ class PromoteTunedModelOperator(BaseOperator):
         self.location = location
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_tuning.backends.vertex.champion import holder_elsewhere, keep_alias_unique, with_previous_holder
         from airflow_tuning.evaluation.default_checkpoint import requested_checkpoint, set_default_checkpoint
         from airflow_tuning.evaluation.registry import PromotionError, promote
         from airflow_tuning.evaluation.targets import qualify
+        from airflow_tuning.operators.promotion import record_decision
+        from airflow_tuning.tasks.lineage import hook_where
 
         hook = GeminiTuningHook(self.gcp_conn_id, location=self.location)
         name = qualify(self.model_name, hook.project, hook.location)
@@ -326,5 +334,7 @@ class PromoteTunedModelOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """The model version in; the alias (``models/ID@alias``) that now names it out."""
+        from airflow_tuning.tasks.lineage import alias_lineage
+
         promotion, where = getattr(self, "_lineage", (None, {}))
         return alias_lineage(promotion, model_name=self.model_name, alias=self.alias, where=where)

@@ -26,22 +26,22 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_tuning.backends.base import InvalidRequest
 from airflow_tuning.common.rendered import is_template, validate_unless_template
-from airflow_tuning.jobs.cost import COST_ESTIMATE_XCOM_KEY
 from airflow_tuning.jobs.method import METHOD_ARGUMENTS, TuningMethod
-from airflow_tuning.jobs.outage import get_when_available
 from airflow_tuning.jobs.polling import deadline_after
 from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, method_arguments, validate_pre_tuned_model
 from airflow_tuning.jobs.states import SUCCEEDED, is_ended, short_state, state_name
-from airflow_tuning.jobs.summary import error_message, judge
-from airflow_tuning.jobs.watch import WaitResult, event_verdict
 from airflow_tuning.links import TuningJobLink
 from airflow_tuning.operators.cancel import CancelTuningJobOperator
 from airflow_tuning.operators.continue_or_bootstrap import check_continue_arguments, choose_source
-from airflow_tuning.tasks.budget import enforce_budget, with_cost
 from airflow_tuning.tasks.job_task import TuningJobTask, task_ref
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_tuning.jobs.watch import WaitResult
+
+# Only what defining a task needs is imported above; the budget, outage, summary and wait machinery is
+# imported by the methods that run a job, so parsing a DAG does not pay for it.
 
 _REQUEST_CHANGED = "REQUEST_CHANGED"
 _GONE = "GONE"
@@ -215,6 +215,8 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
             self._submission = self.service.prepare(arguments, task_ref(context), open_object)
         except InvalidRequest as err:  # a bad request does not get better on retry
             raise AirflowFailException(str(err)) from None
+        from airflow_tuning.tasks.budget import enforce_budget
+
         self._estimate = enforce_budget(self, context, getattr(self._submission, "request", None))
         return self._with_cost(context, self.execute_resumable(context))
 
@@ -228,6 +230,8 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """The stored job's state; rides out an API outage (until ``timeout``) instead of failing the retry."""
+        from airflow_tuning.jobs.outage import get_when_available
+
         job = get_when_available(
             self._tunings_client(), str(external_id), self.policy, deadline_after(self.timeout), self.log
         )
@@ -273,12 +277,17 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
     # -- completion ------------------------------------------------------------------------------------------
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after ``TuningJobTrigger``: return the summary, or fail / skip as the job ended."""
+        from airflow_tuning.jobs.watch import event_verdict
+
         summary = event.get("summary") or {}
         self._job_name = summary.get("tuning_job")
         return self._with_cost(context, self._outcome(event_verdict(event, soft_fail=self.soft_fail), summary))
 
     def _with_cost(self, context: Context, result: Any) -> Any:
         """Add the job's cost (and the pre-submission estimate, if any) to the summary."""
+        from airflow_tuning.jobs.cost import COST_ESTIMATE_XCOM_KEY
+        from airflow_tuning.tasks.budget import with_cost
+
         if not isinstance(result, dict):
             return result
         est = getattr(self, "_estimate", None)
@@ -303,6 +312,8 @@ class CreateTuningJobOperator(ResumableJobMixin, TuningJobTask):
         self.log.info("Tuning job %s is %s; console: %s", job.name, short_state(job.state), url or "none")
 
     def _finish(self, job: Any) -> dict[str, Any]:
+        from airflow_tuning.jobs.summary import error_message, judge
+
         summary = self.service.summarize(job)
         return self._outcome(judge(summary, error_message(job), soft_fail=self.soft_fail), summary)
 

@@ -17,16 +17,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
-from airflow_tuning.common.retry import is_transient
-from airflow_tuning.jobs.outage import get_when_available, is_not_found, unavailable_message
 from airflow_tuning.jobs.polling import StateTracker, deadline_after
-from airflow_tuning.jobs.progress import ProgressLog
 from airflow_tuning.jobs.states import is_ended, state_name
-from airflow_tuning.jobs.summary import error_message, judge
-from airflow_tuning.jobs.watch import event_verdict
 from airflow_tuning.links import TuningJobLink
-from airflow_tuning.tasks.budget import with_cost
 from airflow_tuning.tasks.job_task import TuningJobTask
+
+# What a poke or a deferral runs (outage rules, summaries, cost) is imported by the methods, not when a DAG
+# that uses the sensor is parsed.
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -71,6 +68,8 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
         self._transient_errors = 0  # used only where the task has no task_state_store
 
     def _client(self) -> Any:
+        from airflow_tuning.jobs.progress import ProgressLog
+
         return ProgressLog(self._tunings_client(), self.log)
 
     def _resolve_name(self) -> str:
@@ -91,12 +90,17 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
 
     def _outcome(self, verdict: Any, summary: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The shared verdict rule, plus the cost computed from the job's own tuningDataStats."""
+        from airflow_tuning.tasks.budget import with_cost
+
         return with_cost(super()._outcome(verdict, summary, **kwargs), self.hook)
 
     # -- deferrable ------------------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
+        from airflow_tuning.jobs.outage import get_when_available
+        from airflow_tuning.jobs.summary import error_message, judge
+
         name = self._resolve_name()
         job = get_when_available(self._client(), name, self.policy, deadline_after(self.timeout), self.log)
         if job is None:
@@ -109,12 +113,16 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
         self._defer_on([name], cancel_on_kill=False, timeout=self.timeout)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        from airflow_tuning.jobs.watch import event_verdict
+
         if event.get("status") == "timeout":
             raise AirflowSensorTimeout(event.get("message"))
         return self._outcome(event_verdict(event), event.get("summary") or {}, skip=self.soft_fail)
 
     # -- poke / reschedule ----------------------------------------------------------------------------
     def poke(self, context: Context) -> bool | PokeReturnValue:
+        from airflow_tuning.jobs.summary import error_message, judge
+
         name = self._resolve_name()
         try:
             job = self._client().tunings.get(name=name)
@@ -133,6 +141,9 @@ class TuningJobSensor(TuningJobTask, BaseSensorOperator):
     def _poke_failed(self, context: Context, name: str, err: Exception) -> bool:
         """A failed poke: transient errors never end the wait (the sensor's ``timeout`` still does; see
         ``jobs.outage``); a 404 confirmed by a second read fails clearly; anything else is raised."""
+        from airflow_tuning.common.retry import is_transient
+        from airflow_tuning.jobs.outage import get_when_available, is_not_found, unavailable_message
+
         if is_not_found(err):
             if get_when_available(self._client(), name, self.policy, None, self.log) is None:
                 raise AirflowFailException(f"Tuning job {name} no longer exists (the API answers 404 NOT_FOUND)")

@@ -23,16 +23,18 @@ from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from airflow_tuning.backends import TuningService, tuning_service
 from airflow_tuning.backends.base import TaskRef
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.jobs.outage import cancel_grace, cancel_jobs
 from airflow_tuning.jobs.polling import PollPolicy, deadline_after
-from airflow_tuning.jobs.progress import ProgressLog
 from airflow_tuning.jobs.states import is_ended
-from airflow_tuning.jobs.summary import Verdict
-from airflow_tuning.jobs.watch import WaitResult, wait_sync
 from airflow_tuning.links import TUNING_JOB_LINK_XCOM_KEY, TUNING_JOB_NAME_XCOM_KEY
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_tuning.jobs.summary import Verdict
+    from airflow_tuning.jobs.watch import WaitResult
+
+# Defining a task needs the service, the hook class and the poll policy only; the wait and cancel machinery
+# (jobs.watch, jobs.outage) is imported by the methods that run on a worker.
 
 
 class TuningJobTask(BaseOperator):
@@ -180,6 +182,9 @@ class TuningJobTask(BaseOperator):
 
     def _wait_here(self, names: Sequence[str], timeout: Any) -> WaitResult:
         """Wait on the worker; ``execution_timeout`` is left to Airflow, which then calls ``on_kill``."""
+        from airflow_tuning.jobs.progress import ProgressLog
+        from airflow_tuning.jobs.watch import wait_sync
+
         client = ProgressLog(self._tunings_client(), self.log)
         return wait_sync(client, names, self.policy, deadline_after(timeout), self.log)
 
@@ -188,6 +193,8 @@ class TuningJobTask(BaseOperator):
         (retrying a cancel that does not get through; see ``jobs.outage``); return the failure message."""
         if not cancel:
             return result.message
+        from airflow_tuning.jobs.outage import cancel_grace, cancel_jobs
+
         pending = [n for n in names if n not in result.gone and not _ended(result, n)]
         outcome = cancel_jobs(self._tunings_client(), pending, self.policy, self.log, self.service.cancel)
         text = outcome.describe(cancel_grace(self.policy))

@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_tuning.backends import DEFAULT_SERVICE, TuningService, tuning_service
+from airflow_tuning.backends import DEFAULT_BACKEND, TuningService, tuning_service
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 from airflow_tuning.jobs.outage import CancelOutcome, acancel_jobs, cancel_grace
 from airflow_tuning.jobs.polling import PollPolicy, deadline_after
@@ -124,7 +124,7 @@ class TuningJobTrigger(BaseTrigger):
                 **self.policy.to_kwargs(),
                 "deadline": self.deadline,
                 "cancel_on_kill": self.cancel_on_kill,
-                **({"backend": self.service.name} if self.service != DEFAULT_SERVICE else {}),
+                **({"backend": self.service.name} if self.service.name != DEFAULT_BACKEND else {}),
                 **({"location": self.location} if self.location else {}),
             },
         )

@@ -3,17 +3,19 @@
 A run is a tuned model and its long-running operation (``tunedModels/{id}/operations/{op}``), read as a
 tuning job by :mod:`~airflow_tuning.backends.gemini_api.jobs`; the REST client is
 :mod:`~airflow_tuning.backends.gemini_api.client`. Tuned models carry no labels and have no console page.
+The job and submission code is imported by the methods that run it, so choosing this service stays cheap.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow_tuning.backends.base import ClientSource, InvalidRequest, TaskRef, TuningService
-from airflow_tuning.backends.gemini_api.jobs import qualify_name, serving_name
-from airflow_tuning.backends.gemini_api.submission import GeminiApiSubmission
+
+if TYPE_CHECKING:
+    from airflow_tuning.backends.gemini_api.submission import GeminiApiSubmission
 
 
 class GeminiApiTuningService(TuningService):
@@ -32,6 +34,8 @@ class GeminiApiTuningService(TuningService):
             )
 
     def qualify(self, name: str, clients: ClientSource) -> str:
+        from airflow_tuning.backends.gemini_api.jobs import qualify_name
+
         return qualify_name(name)
 
     def console_url(self, name: str) -> str | None:
@@ -47,6 +51,7 @@ class GeminiApiTuningService(TuningService):
         return clients.get_gemini_api_genai_client().aio
 
     def resolve_model(self, value: str, clients: ClientSource) -> Any:
+        from airflow_tuning.backends.gemini_api.jobs import serving_name
         from airflow_tuning.evaluation.targets import Target
 
         serving, kind = serving_name(value)
@@ -55,6 +60,7 @@ class GeminiApiTuningService(TuningService):
     def prepare(
         self, arguments: Mapping[str, Any], task: TaskRef, open_object: Callable[[str], BinaryIO]
     ) -> GeminiApiSubmission:
+        from airflow_tuning.backends.gemini_api.submission import GeminiApiSubmission
         from airflow_tuning.jobs.identity import task_key
 
         key = task_key(task.dag_id, task.task_id, task.run_id, task.map_index)

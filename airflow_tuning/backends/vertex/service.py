@@ -4,6 +4,9 @@ Jobs are ``projects/P/locations/L/tuningJobs/ID`` resources created through goog
 rides on the job's labels (``airflow_tuning.jobs.identity``), so a retry of the same task instance and
 request reattaches instead of paying twice. Evaluation calls endpoints, Model Registry versions (resolved to
 their endpoint) or base models through the same google-genai client.
+
+A task chooses this service when its DAG is parsed, so this module imports only the interface; the job,
+request and registry code it drives is imported by the methods that run it.
 """
 
 from __future__ import annotations
@@ -11,21 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow_tuning.backends.base import ClientSource, InvalidRequest, TaskRef, TuningService
-from airflow_tuning.backends.vertex.champion import AmbiguousAliasError
-from airflow_tuning.backends.vertex.continuation import resolve_continuation
-from airflow_tuning.backends.vertex.jobs import (
-    find_active_with_labels,
-    find_reattachable,
-    qualify_job_name,
-    start_tuning_job,
-)
-from airflow_tuning.common.console import tuning_job_console_url
-from airflow_tuning.jobs.identity import REQUEST_LABEL, TaskIdentity, request_fingerprint, task_key
-from airflow_tuning.jobs.logical_model import with_model_label
-from airflow_tuning.jobs.request import REQUEST_ARGUMENTS, TuningRequest
+
+if TYPE_CHECKING:
+    from airflow_tuning.jobs.identity import TaskIdentity
+    from airflow_tuning.jobs.request import TuningRequest
 
 #: Arguments of the Gemini Developer API only.
 GEMINI_API_ONLY = ("training_examples", "batch_size", "learning_rate")
@@ -68,12 +63,16 @@ class VertexTuningService(TuningService):
             raise ValueError("training_examples, batch_size and learning_rate need backend='gemini_api'")
 
     def qualify(self, name: str, clients: ClientSource) -> str:
+        from airflow_tuning.backends.vertex.jobs import qualify_job_name
+
         text = str(name or "").strip()
         if text and "/" not in text:  # a bare id: only then is the connection needed
             return qualify_job_name(text, clients.project, clients.location)
         return qualify_job_name(text, "", "")
 
     def console_url(self, name: str) -> str | None:
+        from airflow_tuning.common.console import tuning_job_console_url
+
         try:
             return tuning_job_console_url(name)
         except ValueError:
@@ -104,6 +103,9 @@ class VertexTuningService(TuningService):
     def prepare(
         self, arguments: Mapping[str, Any], task: TaskRef, open_object: Callable[[str], BinaryIO]
     ) -> VertexSubmission:
+        from airflow_tuning.jobs.identity import TaskIdentity, request_fingerprint
+        from airflow_tuning.jobs.request import TuningRequest
+
         try:
             request = TuningRequest.build(**_with_model_label(arguments))
         except ValueError as err:
@@ -121,6 +123,10 @@ class VertexTuningService(TuningService):
     def continue_or_bootstrap(
         self, arguments: Mapping[str, Any], task: TaskRef, clients: ClientSource, *, alias: str, log: Any
     ) -> dict[str, Any]:
+        from airflow_tuning.backends.vertex.champion import AmbiguousAliasError
+        from airflow_tuning.backends.vertex.continuation import resolve_continuation
+        from airflow_tuning.jobs.identity import task_key
+
         display_name = arguments.get("tuned_model_display_name")
         if not (isinstance(display_name, str) and display_name.strip()):
             raise InvalidRequest("continue_from_alias needs tuned_model_display_name to render to the model's name")
@@ -151,6 +157,8 @@ class VertexTuningService(TuningService):
         return resolution.apply(arguments)
 
     def submit(self, client: Any, submission: VertexSubmission, *, retry: Any, log: logging.Logger | Any) -> Any:
+        from airflow_tuning.backends.vertex.jobs import find_reattachable, start_tuning_job
+
         identity = submission.identity
         job, decision = find_reattachable(client, identity)
         log.info("Retry identity %s: %s", identity.key, decision.reason)
@@ -165,14 +173,21 @@ class VertexTuningService(TuningService):
         return job
 
     def owns(self, submission: VertexSubmission, job: Any) -> bool:
+        from airflow_tuning.jobs.identity import REQUEST_LABEL
+
         return (getattr(job, "labels", None) or {}).get(REQUEST_LABEL) == submission.identity.fingerprint
 
     def find_active(self, client: Any, labels: Mapping[str, str]) -> list[Any]:
+        from airflow_tuning.backends.vertex.jobs import find_active_with_labels
+
         return find_active_with_labels(client, labels)
 
 
 def _with_model_label(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """Request arguments; a named model's jobs carry the ``logical_model`` label (ValueError when invalid)."""
+    from airflow_tuning.jobs.logical_model import with_model_label
+    from airflow_tuning.jobs.request import REQUEST_ARGUMENTS
+
     values = {name: arguments.get(name) for name in REQUEST_ARGUMENTS}
     display_name = values.get("tuned_model_display_name")
     if isinstance(display_name, str) and display_name.strip():
@@ -182,4 +197,7 @@ def _with_model_label(arguments: Mapping[str, Any]) -> dict[str, Any]:
 
 def _fingerprint(arguments: Mapping[str, Any]) -> str:
     """The retry-identity fingerprint ``prepare`` gives these arguments."""
+    from airflow_tuning.jobs.identity import request_fingerprint
+    from airflow_tuning.jobs.request import TuningRequest
+
     return request_fingerprint(TuningRequest.build(**_with_model_label(arguments)).fingerprint_payload())
