@@ -24,6 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 MetricFn = Callable[[str, str], float]
@@ -31,14 +32,20 @@ DEFAULT_METRICS: tuple[str, ...] = ("exact_match", "token_f1", "rouge_l", "bleu"
 DEFAULT_PRIMARY_METRIC = "rouge_l"
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 _ARTICLES = frozenset({"a", "an", "the"})
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def tokenize(text: str) -> list[str]:
     """Lowercased word tokens of any script; CJK characters one token each; punctuation dropped."""
-    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text or "").casefold())
+    return _token_re().findall(unicodedata.normalize("NFKC", text or "").casefold())
+
+
+@cache
+def _token_re() -> re.Pattern[str]:
+    """The token pattern, compiled on first use: its Unicode classes take milliseconds to compile, which
+    every DAG that defines an evaluation task would otherwise pay when it is parsed."""
+    return re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 
 
 def normalize_tokens(text: str) -> list[str]:
@@ -138,13 +145,16 @@ def resolve_metrics(specs: Sequence[str | MetricFn], *, label_pattern: str | Non
     ``accuracy`` and ``macro_f1`` judge answers as labels (see classification.py), the whole answer or
     the first group of ``label_pattern``.
     """
-    from airflow_tuning.evaluation.classification import CLASSIFICATION_METRICS, classification_metric
-    from airflow_tuning.evaluation.preference import PREFERENCE_ACCURACY, preference_metric
-
     if isinstance(specs, str):
         specs = [specs]
     resolved: list[Metric] = []
     for spec in specs:
+        if isinstance(spec, str) and spec in BUILTIN_METRICS:  # the label and preference modules load when used
+            resolved.append(BUILTIN_METRICS[spec])
+            continue
+        from airflow_tuning.evaluation.classification import CLASSIFICATION_METRICS, classification_metric
+        from airflow_tuning.evaluation.preference import PREFERENCE_ACCURACY, preference_metric
+
         if isinstance(spec, str) and spec in CLASSIFICATION_METRICS:
             resolved.append(classification_metric(spec, label_pattern))
         elif spec == PREFERENCE_ACCURACY:

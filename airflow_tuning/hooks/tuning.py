@@ -14,13 +14,12 @@ import dataclasses
 import threading
 import weakref
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseHook
 
-from airflow_tuning.common import google_cloud
-from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
-from airflow_tuning.common.credentials import key_problem, scrub
+if TYPE_CHECKING:  # the connection rules load when a connection is read, not when a DAG is parsed
+    from airflow_tuning.common.connection import ConnectionSettings
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 EMULATOR_TOKEN = "emulator"  # noqa: S105 - a placeholder bearer token; emulators do not check it
@@ -243,11 +242,16 @@ class GeminiTuningHook(BaseHook):
         secrets: list[Any] = [settings.keyfile_dict, settings.gemini_api_key]
         with contextlib.suppress(Exception):  # a key_path file's values too
             secrets.append(settings.service_account_info())
+        from airflow_tuning.common.credentials import scrub
+
         return scrub(text, secrets)
 
 
 def settings_from_connection(conn: Any, *, location: str | None = None) -> ConnectionSettings:
     """Validated settings from an Airflow ``Connection``: ours, or a ``google_cloud_platform`` one."""
+    from airflow_tuning.common import google_cloud
+    from airflow_tuning.common.connection import ConnectionConfigError, ConnectionSettings
+
     try:
         extras = conn.extra_dejson
     except Exception as err:
@@ -269,6 +273,9 @@ def build_credentials(settings: ConnectionSettings) -> Any:
         credentials = _federated_credentials(settings, scopes)
     elif info is not None:
         from google.oauth2 import service_account
+
+        from airflow_tuning.common.connection import ConnectionConfigError
+        from airflow_tuning.common.credentials import key_problem
 
         field_name = "keyfile_dict" if settings.keyfile_dict else "key_path"
         where = f"Connection {settings.conn_id!r}: field {field_name!r} is not a usable service-account key"
@@ -302,6 +309,8 @@ def _federated_credentials(settings: ConnectionSettings, scopes: list[str]) -> A
     import google.auth
     from google.auth.credentials import with_scopes_if_required
     from google.auth.exceptions import DefaultCredentialsError
+
+    from airflow_tuning.common.connection import ConnectionConfigError
 
     config = settings.credential_config
     # Loaded without scopes, then scoped: with scopes, google-auth looks the project up over the network

@@ -4,18 +4,19 @@ Used with an ``AssetWatcher`` so a DAG runs when new training data arrives. Each
 objects not seen before (or overwritten) are reported in ONE event, so a batch of files uploaded together
 starts one run. The consumed set is written to the asset's state store before the event is yielded, so a
 restarted triggerer never fires twice for the same object. No secrets in kwargs: only the connection id.
+A DAG file builds this trigger when it is parsed; the hook and the watermark rules load in the triggerer.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_tuning.common.watermark import ObjectVersion, new_objects
-from airflow_tuning.hooks.tuning import GeminiTuningHook, build_storage_client
+if TYPE_CHECKING:
+    from airflow_tuning.common.watermark import ObjectVersion
 
 WATERMARK_KEY = "gcs_new_objects_watermark"
 
@@ -69,6 +70,8 @@ class GCSNewObjectsTrigger(BaseEventTrigger):
             await self.asset_state_store.aset(WATERMARK_KEY, cast(Any, watermark))
 
     async def _list(self, client: Any) -> list[ObjectVersion]:
+        from airflow_tuning.common.watermark import ObjectVersion
+
         def listing() -> list[ObjectVersion]:
             return [
                 ObjectVersion(blob.name, str(blob.generation), int(blob.size or 0))
@@ -79,6 +82,9 @@ class GCSNewObjectsTrigger(BaseEventTrigger):
         return await asyncio.to_thread(listing)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_tuning.common.watermark import new_objects
+        from airflow_tuning.hooks.tuning import GeminiTuningHook, build_storage_client
+
         settings = await GeminiTuningHook.aget_settings(self.gcp_conn_id)
         client = await asyncio.to_thread(build_storage_client, settings)
         where = f"gs://{self.bucket}/{self.prefix}"
