@@ -148,22 +148,21 @@ def resolve_metrics(specs: Sequence[str | MetricFn], *, label_pattern: str | Non
     if isinstance(specs, str):
         specs = [specs]
     resolved: list[Metric] = []
-    for spec in specs:
-        if isinstance(spec, str) and spec in BUILTIN_METRICS:  # the label and preference modules load when used
+    for spec in specs:  # the label and preference metrics' modules load only for a DAG that uses them
+        if isinstance(spec, str) and spec in BUILTIN_METRICS:
             resolved.append(BUILTIN_METRICS[spec])
-            continue
-        from airflow_tuning.evaluation.classification import CLASSIFICATION_METRICS, classification_metric
-        from airflow_tuning.evaluation.preference import PREFERENCE_ACCURACY, preference_metric
-
-        if isinstance(spec, str) and spec in CLASSIFICATION_METRICS:
-            resolved.append(classification_metric(spec, label_pattern))
-        elif spec == PREFERENCE_ACCURACY:
-            resolved.append(preference_metric())
         elif isinstance(spec, str):
-            if spec not in BUILTIN_METRICS:
+            from airflow_tuning.evaluation.preference import PREFERENCE_ACCURACY, preference_metric
+
+            if spec == PREFERENCE_ACCURACY:
+                resolved.append(preference_metric())
+                continue
+            from airflow_tuning.evaluation.classification import CLASSIFICATION_METRICS, classification_metric
+
+            if spec not in CLASSIFICATION_METRICS:
                 choices = ", ".join([*BUILTIN_METRICS, *CLASSIFICATION_METRICS, PREFERENCE_ACCURACY])
                 raise ValueError(f"Unknown metric {spec!r}; built-in metrics are {choices}")
-            resolved.append(BUILTIN_METRICS[spec])
+            resolved.append(classification_metric(spec, label_pattern))
         elif callable(spec):
             resolved.append(Metric(metric_name(spec), _checked_user_metric(spec), builtin=False))
         else:

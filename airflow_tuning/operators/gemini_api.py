@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_tuning.backends.gemini_api.jobs import tuned_model_of
 from airflow_tuning.hooks.tuning import GeminiTuningHook
 
 if TYPE_CHECKING:
@@ -53,6 +52,8 @@ class DeleteTunedModelOperator(BaseOperator):
         return GeminiTuningHook(gcp_conn_id=self.gcp_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_tuning.backends.gemini_api.jobs import tuned_model_of  # loads when the task runs
+
         value = self.tuned_model_name
         if isinstance(value, Mapping):
             value = value.get("tuned_model") or ""

@@ -15,12 +15,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_tuning.evaluation.promotion_log import base_event, record_promotion, rollback
-from airflow_tuning.evaluation.promotion_record import NoEarlierHolder, who_decided
 from airflow_tuning.evaluation.registry import PromotionError, validate_alias
-from airflow_tuning.evaluation.targets import qualify
 from airflow_tuning.hooks.tuning import GeminiTuningHook
-from airflow_tuning.tasks.lineage import alias_lineage, hook_where
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -30,6 +26,9 @@ def record_decision(operator: Any, context: Context, client: Any, model_name: st
                     checkpoint_id: str | None = None, holder_elsewhere: str | None = None) -> dict[str, Any] | None:
     """Record on ``model_name`` who/what promoted it (approver or gate), the run, metrics and previous holder;
     ``checkpoint_id`` is the checkpoint the promotion makes default (else the version's current default)."""
+    from airflow_tuning.evaluation.promotion_log import base_event, record_promotion
+    from airflow_tuning.evaluation.promotion_record import who_decided
+
     approval = None
     if operator.approval_task_id:
         approval = context["ti"].xcom_pull(task_ids=operator.approval_task_id)
@@ -83,6 +82,8 @@ class RollbackChampionOperator(BaseOperator):
         self.reason, self.gcp_conn_id = reason, gcp_conn_id
 
     def _model(self, hook: GeminiTuningHook) -> str:
+        from airflow_tuning.evaluation.targets import qualify
+
         name = (self.model_name or "").strip()
         if name:
             return qualify(name.split("@", 1)[0], hook.project, hook.location)
@@ -97,6 +98,11 @@ class RollbackChampionOperator(BaseOperator):
         return found["model"].split("@", 1)[0]
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # The promotion record and registry code load when the task runs, not when the DAG is parsed.
+        from airflow_tuning.evaluation.promotion_log import base_event, rollback
+        from airflow_tuning.evaluation.promotion_record import NoEarlierHolder
+        from airflow_tuning.tasks.lineage import hook_where
+
         hook = GeminiTuningHook(self.gcp_conn_id)
         model = self._model(hook)
         event = base_event(context, by="rollback", reason=self.reason)
@@ -114,6 +120,8 @@ class RollbackChampionOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """The model version restored in; the alias (``models/ID@alias``) that names it again out."""
+        from airflow_tuning.tasks.lineage import alias_lineage
+
         result, where = getattr(self, "_lineage", (None, {}))
         version = (result or {}).get("model") or ""
         return alias_lineage(result, model_name=version, alias=self.alias, where=where)

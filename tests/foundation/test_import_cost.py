@@ -1,10 +1,14 @@
-"""Importing the provider's DAG-facing modules must not import any Google SDK (DAG parsing stays fast)."""
+"""Importing the provider's DAG-facing modules, or parsing an example DAG, loads no Google SDK and none of the
+run-time machinery (DAG parsing stays fast). Facts about what is loaded, not timings."""
 
 from __future__ import annotations
 
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import airflow_tuning
 
@@ -31,3 +35,105 @@ def test_no_google_sdk_at_module_level():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "", f"imported at module level: {proc.stdout.strip()}"
+
+
+# What a DAG file must not load when it is parsed: run-time machinery that the operators, sensor and triggers
+# import inside the methods that run a task (or through the packages' lazy attributes).
+RUN_TIME_ONLY = (
+    "airflow_tuning.dataset.pipeline",
+    "airflow_tuning.dataset.validation",
+    "airflow_tuning.dataset.formats",
+    "airflow_tuning.backends.vertex.continuation",
+    "airflow_tuning.backends.vertex.jobs",
+    "airflow_tuning.backends.vertex.champion",
+    "airflow_tuning.backends.gemini_api.service",
+    "airflow_tuning.backends.gemini_api.jobs",
+    "airflow_tuning.backends.gemini_api.submission",
+    "airflow_tuning.evaluation.approval_body",
+    "airflow_tuning.evaluation.gate",
+    "airflow_tuning.evaluation.generation",
+    "airflow_tuning.evaluation.classification",
+    "airflow_tuning.evaluation.promotion_log",
+    "airflow_tuning.evaluation.run",
+    "airflow_tuning.jobs.watch",
+    "airflow_tuning.jobs.outage",
+    "airflow_tuning.jobs.summary",
+    "airflow_tuning.jobs.cost",
+    "airflow_tuning.jobs.identity",
+    "airflow_tuning.tasks.budget",
+    "airflow_tuning.tasks.lineage",
+    "airflow_tuning.common.connection",
+    "airflow_tuning.common.google_cloud",
+    "airflow_tuning.common.watermark",
+)
+DAG_FILES = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "dags").glob("*.py"))
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES)
+def test_parsing_an_example_dag_loads_no_run_time_machinery(dag_file):
+    """Parsing a DAG pays for what defining its tasks needs: the chosen service's thin adapter module, the
+    argument checks; never the data pipeline, the other service, the wait loops or any Google SDK."""
+    path = Path(__file__).resolve().parents[2] / "dags" / dag_file
+    code = (
+        "import importlib.util, sys\n"
+        "import airflow.sdk\n"
+        f"spec = importlib.util.spec_from_file_location('parsed_dag', {str(path)!r})\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "assert any(isinstance(v, airflow.sdk.DAG) for v in vars(module).values()), 'no DAG defined'\n"
+        # Namespace packages (``google``, ``google.cloud``: no code, found while Airflow probes providers) aside.
+        "code = lambda m: getattr(getattr(sys.modules[m], '__spec__', None), 'origin', None)"
+        " not in (None, 'namespace')\n"
+        "loaded = sorted(m for m in list(sys.modules) if m.startswith('airflow_tuning')"
+        " or (m.split('.')[0] in ('google', 'vertexai') and code(m)))\n"
+        "print('\\n'.join(loaded))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = set(proc.stdout.split())
+    assert "airflow_tuning.operators" in {m.rsplit(".", 1)[0] for m in loaded}  # the probe saw our modules
+    assert sorted(loaded & set(RUN_TIME_ONLY)) == []
+    assert sorted(m for m in loaded if m.split(".")[0] in ("google", "vertexai")) == []
+
+
+def test_lazy_package_names_still_import():
+    """The packages' public names (README and docs paths) resolve, each to the object its module defines."""
+    code = (
+        "import sys\n"
+        "import airflow_tuning.dataset as d, airflow_tuning.evaluation as e, airflow_tuning.backends as b\n"
+        "assert 'airflow_tuning.dataset.pipeline' not in sys.modules\n"
+        "assert 'airflow_tuning.evaluation.metrics' not in sys.modules\n"
+        "assert 'airflow_tuning.backends.vertex.service' not in sys.modules\n"
+        "from airflow_tuning.dataset import prepare, validate, Limits, PRESETS, DatasetValidationError\n"
+        "from airflow_tuning.dataset.pipeline import prepare as p2\n"
+        "from airflow_tuning.evaluation import score, resolve_metrics, evaluate_gate, parse_eval_lines\n"
+        "from airflow_tuning.evaluation.metrics import score as s2\n"
+        "assert prepare is p2 and score is s2 and set(d.__all__) <= set(dir(d)) and set(e.__all__) <= set(dir(e))\n"
+        "from airflow_tuning.backends import DEFAULT_SERVICE, SERVICES, tuning_service\n"
+        "assert DEFAULT_SERVICE is SERVICES['vertex'] is tuning_service('vertex') and len(SERVICES) == 2\n"
+        "try:\n"
+        "    d.no_such_name\n"
+        "except AttributeError as err:\n"
+        "    assert 'no_such_name' in str(err)\n"
+        "else:\n"
+        "    raise AssertionError('missing names must raise AttributeError')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_choosing_a_service_imports_that_adapter_only():
+    """``backend="vertex"`` at task definition imports the Vertex adapter's service module, not the other one."""
+    code = (
+        "import sys\n"
+        "from airflow_tuning.operators.tuning import CreateTuningJobOperator\n"
+        "op = CreateTuningJobOperator(task_id='t', base_model='gemini-2.5-flash',"
+        " training_dataset_uri='gs://b/t.jsonl', backend='vertex')\n"
+        "print(type(op.service).__name__)\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('airflow_tuning.backends.'))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kind, modules = proc.stdout.split()
+    assert kind == "VertexTuningService"
+    assert "airflow_tuning.backends.vertex.service" in modules.split(",")
+    assert not [m for m in modules.split(",") if "gemini_api" in m]
