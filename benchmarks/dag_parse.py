@@ -52,12 +52,15 @@ with DAG(dag_id="bench_empty", schedule=None, start_date=datetime(2026, 1, 1), c
 '''
 
 # The Airflow constructs the retraining DAG uses (an Asset with a URI and a watcher, a cron-or-asset schedule,
-# params, @task and @task.short_circuit, a teardown) with Airflow's own operators and a bare trigger in place
-# of this provider's: what Airflow itself costs that DAG, which no change to this provider can remove.
+# its nine params, default_args, @task, @task.short_circuit and @task.branch, Airflow's HITL ApprovalOperator,
+# which PromotionApprovalOperator extends, and a teardown), task for task, with Airflow's EmptyOperator and a bare
+# trigger in place of this provider's: what Airflow itself costs that DAG, which no change to this provider can
+# remove.
 AIRFLOW_TWIN_DAG = '''"""The retraining DAG's Airflow constructs, none of this provider's code."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, Param, task
 from airflow.triggers.base import BaseEventTrigger
 
@@ -72,22 +75,46 @@ class BareTrigger(BaseEventTrigger):
 
 incoming = Asset(name="incoming", uri="gs://bucket/incoming/",
                  watchers=[AssetWatcher(name="incoming_watcher", trigger=BareTrigger())])
-with DAG(dag_id="bench_airflow_twin", start_date=datetime(2026, 1, 1), catchup=False,
+with DAG(dag_id="bench_airflow_twin", start_date=datetime(2026, 1, 1), catchup=False, max_active_runs=1,
          schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 3 * * 1", timezone="UTC"),
                                       assets=[incoming]),
-         params={"epochs": Param(3, type="integer", minimum=1)}) as dag:
+         render_template_as_native_obj=True, default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+         params={
+             "base_model": Param("gemini-2.5-flash", enum=["gemini-2.5-flash", "gemini-2.5-pro"], description="d"),
+             "epoch_count": Param(3, type="integer", minimum=1, maximum=20, description="d"),
+             "adapter_size": Param(4, type="integer", enum=[1, 2, 4, 8, 16], description="d"),
+             "learning_rate_multiplier": Param(1.0, type="number", exclusiveMinimum=0, maximum=10, description="d"),
+             "min_rouge_l": Param(0.5, type="number", minimum=0, maximum=1, description="d"),
+             "min_improvement": Param(0.0, type="number", minimum=-1, maximum=1, description="d"),
+             "force_retrain": Param(False, type="boolean", description="d"),
+             "max_cost_usd": Param(50.0, type=["null", "number"], minimum=0, description="d"),
+             "require_approval": Param(False, type="boolean", description="d"),
+         }) as dag:
+    upload = EmptyOperator(task_id="upload_dataset")
+
     @task.short_circuit(ignore_downstream_trigger_rules=True)
-    def changed() -> bool:
+    def data_changed(uploaded) -> bool:
         return True
 
-    @task
-    def champion() -> None:
-        return None
+    tune, wait = EmptyOperator(task_id="tune"), EmptyOperator(task_id="wait_for_tuning")
+    evaluate = EmptyOperator(task_id="evaluate")
 
-    upload, tune = EmptyOperator(task_id="upload"), EmptyOperator(task_id="tune")
-    cancel = EmptyOperator(task_id="cancel")
-    upload >> changed() >> champion() >> tune
-    tune >> cancel.as_teardown(setups=tune)
+    @task.branch
+    def approval_gate() -> str:
+        return "approve"
+
+    approve = ApprovalOperator(task_id="approve", subject="Promote?", retries=0)
+
+    @task
+    def automatic_gate() -> str:
+        return "automatic gate"
+
+    promote = EmptyOperator(task_id="promote", trigger_rule="none_failed_min_one_success")
+    cancel = EmptyOperator(task_id="cancel_unfinished_job")
+    auto = automatic_gate()
+    data_changed(upload.output) >> tune >> wait >> evaluate >> approval_gate() >> [approve, auto]
+    [approve, auto] >> promote
+    promote >> cancel.as_teardown(setups=tune)
 '''
 
 #: Set-up name -> (suffix of the figure's name, module imported untimed before the DAG file).

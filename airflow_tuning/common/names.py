@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 # One path segment: letters, digits, "-", "_" and single dots; never "/", "?", "#", "%", ":", "@", "..",
 # whitespace or a newline, so that a name cannot add a path level, a query or a fragment to a request URL.
@@ -15,13 +17,29 @@ from dataclasses import dataclass
 SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,127}"
 PROJECT = rf"(?:[a-z0-9][a-z0-9.-]{{0,62}}:)?{SEGMENT}"  # a project id or number, or "domain.com:project"
 _SEG = SEGMENT
-TUNING_JOB_RE = re.compile(
-    rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/tuningJobs/(?P<id>{_SEG})\Z"
-)
-MODEL_RE = re.compile(
-    rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/models/(?P<id>{_SEG})(?:@(?P<version>{_SEG}))?\Z"
-)
-ENDPOINT_RE = re.compile(rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/endpoints/(?P<id>{_SEG})\Z")
+# The full-name patterns are compiled on first use (about a millisecond together, which every DAG file would
+# otherwise pay when it is parsed); ``TUNING_JOB_RE``, ``MODEL_RE`` and ``ENDPOINT_RE`` still name them.
+_FULL_NAME_PATTERNS = {
+    "TUNING_JOB_RE": rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/tuningJobs/(?P<id>{_SEG})\Z",
+    "MODEL_RE": (
+        rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/models/(?P<id>{_SEG})"
+        rf"(?:@(?P<version>{_SEG}))?\Z"
+    ),
+    "ENDPOINT_RE": rf"^projects/(?P<project>{PROJECT})/locations/(?P<location>{_SEG})/endpoints/(?P<id>{_SEG})\Z",
+}
+
+
+@cache
+def _full_name_re(name: str) -> re.Pattern[str]:
+    return re.compile(_FULL_NAME_PATTERNS[name])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FULL_NAME_PATTERNS:
+        return _full_name_re(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 SEGMENT_RE = re.compile(rf"{SEGMENT}\Z")
 PROJECT_RE = re.compile(rf"{PROJECT}\Z")
 # Vertex AI labels: keys start with a letter; both at most 63 lowercase letters, digits, "_" and "-".
@@ -106,27 +124,27 @@ def check_path(value: str, what: str) -> str:
 
 
 def parse_tuning_job_name(value: str) -> ResourceName:
-    return _parse(TUNING_JOB_RE, "tuningJobs", TUNING_JOB_FORM, value, "Tuning job name")
+    return _parse(_full_name_re("TUNING_JOB_RE"), "tuningJobs", TUNING_JOB_FORM, value, "Tuning job name")
 
 
 def parse_model_name(value: str, *, require_version: bool = False) -> ResourceName:
     """Parse a Model Registry name, optionally versioned by id or alias (``models/5@champion``)."""
-    parsed = _parse(MODEL_RE, "models", MODEL_FORM, value, "Model name")
+    parsed = _parse(_full_name_re("MODEL_RE"), "models", MODEL_FORM, value, "Model name")
     if require_version and not parsed.version:
         raise ValueError(f"Model name {value!r} has no version or alias; expected {MODEL_FORM}")
     return parsed
 
 
 def parse_endpoint_name(value: str) -> ResourceName:
-    return _parse(ENDPOINT_RE, "endpoints", ENDPOINT_FORM, value, "Endpoint name")
+    return _parse(_full_name_re("ENDPOINT_RE"), "endpoints", ENDPOINT_FORM, value, "Endpoint name")
 
 
 def is_model_name(value: str) -> bool:
-    return isinstance(value, str) and bool(MODEL_RE.match(value.strip()))
+    return isinstance(value, str) and bool(_full_name_re("MODEL_RE").match(value.strip()))
 
 
 def is_endpoint_name(value: str) -> bool:
-    return isinstance(value, str) and bool(ENDPOINT_RE.match(value.strip()))
+    return isinstance(value, str) and bool(_full_name_re("ENDPOINT_RE").match(value.strip()))
 
 
 _GS_RE = re.compile(r"^gs://(?P<bucket>[^/\s]+)(?:/(?P<path>.*))?$")
