@@ -25,9 +25,10 @@ import heapq
 import itertools
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_tuning.common.retry import RetryPolicy
+if TYPE_CHECKING:  # the evaluation operator reads DEFAULT_MAX_CONCURRENCY when a DAG is parsed
+    from airflow_tuning.common.retry import RetryPolicy
 
 T = TypeVar("T")
 #: Most calls in flight at once in one evaluation (challenger, baseline and every checkpoint share them).
