@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from airflow_tuning.backends.base import TuningService
 
 
-@dataclass(frozen=True)
 class ServiceEntry:
-    """Where one service's adapter lives; its one instance is built on first use."""
+    """Where one service's adapter lives; its one instance is built on first use. (A plain class: a frozen
+    dataclass costs half a millisecond to define, which every DAG file would pay.)"""
 
-    name: str
-    module: str
-    class_name: str
+    __slots__ = ("class_name", "module", "name")
+
+    def __init__(self, name: str, module: str, class_name: str) -> None:
+        self.name, self.module, self.class_name = name, module, class_name
+
+    def __repr__(self) -> str:
+        return f"ServiceEntry({self.name!r}, {self.module!r}, {self.class_name!r})"
 
     def load(self) -> TuningService:
         return _instance(self.module, self.class_name)

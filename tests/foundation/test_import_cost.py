@@ -46,6 +46,7 @@ RUN_TIME_ONLY = (
     "airflow_tuning.backends.vertex.continuation",
     "airflow_tuning.backends.vertex.jobs",
     "airflow_tuning.backends.vertex.champion",
+    "airflow_tuning.backends.vertex.submission",
     "airflow_tuning.backends.gemini_api.service",
     "airflow_tuning.backends.gemini_api.jobs",
     "airflow_tuning.backends.gemini_api.submission",

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow_tuning.backends.base import ClientSource, InvalidRequest, TaskRef, TuningService
 
 if TYPE_CHECKING:
-    from airflow_tuning.jobs.identity import TaskIdentity
+    from airflow_tuning.backends.vertex.submission import VertexSubmission
     from airflow_tuning.jobs.request import TuningRequest
 
 #: Arguments of the Gemini Developer API only.
@@ -40,14 +39,6 @@ def _check_method_data(request: TuningRequest, open_object: Callable[[str], Bina
         raise InvalidRequest(f"Invalid tuning request: training_dataset_uri: {err}") from None
     except ValueError as err:
         raise InvalidRequest(f"Invalid tuning request for method={request.method.value!r}: {err}") from None
-
-
-@dataclass(frozen=True)
-class VertexSubmission:
-    """One task instance's request, checked, with the identity its job's labels carry."""
-
-    request: TuningRequest
-    identity: TaskIdentity
 
 
 class VertexTuningService(TuningService):
@@ -103,6 +94,7 @@ class VertexTuningService(TuningService):
     def prepare(
         self, arguments: Mapping[str, Any], task: TaskRef, open_object: Callable[[str], BinaryIO]
     ) -> VertexSubmission:
+        from airflow_tuning.backends.vertex.submission import VertexSubmission
         from airflow_tuning.jobs.identity import TaskIdentity, request_fingerprint
         from airflow_tuning.jobs.request import TuningRequest
 
