@@ -56,7 +56,7 @@ def test_two_hundred_deferred_runs_over_two_triggerers(e2e_stack, drill):
                 at_all_owned = {name: e2e_stack.triggerer_rss(name) for name in TRIGGERERS}
                 all_owned_after = time.monotonic() - started
                 owned_snapshot = dict(owners)
-        if rest.count_runs(DAG_ID, "success") + rest.count_runs(DAG_ID, "failed") >= RUNS:
+        if rest.count_runs(DAG_ID, "success", label) + rest.count_runs(DAG_ID, "failed", label) >= RUNS:
             break
         time.sleep(2)
     after = emulator.stats()
