@@ -47,6 +47,7 @@ from airflow_tuning.dataset.validation import (
     check_example,
     check_vertex,
     encode_example,
+    encode_sorted,
     pair_example,
 )
 
@@ -305,20 +306,21 @@ class _Scan:
                 try:
                     typed = fast(payload, limits) if fast is not None else None
                     if typed is not None:
-                        example, files = typed
+                        example, files, encode = typed
                         kind = "vertex"
                     else:
                         try:
                             obj = decode(payload)
                         except _DECODE_ERRORS as err:
                             raise InvalidExample(explain_bad_json(payload, err)) from None
+                        encode = encode_sorted
                         if vertex_first and type(obj) is dict and "contents" in obj:
                             example, files = check_vertex(obj, limits)
                             kind = "vertex"
                         else:
                             example, files, kind = check_example(obj, limits, expect=expect,
                                                                  system_instruction=instruction)
-                    line, tokens = encode_example(example, files, limits)
+                    line, tokens = encode_example(example, files, limits, encode)
                 except InvalidExample as err:
                     report.add_problem(stats, number, str(err), display=source.display)
                     continue
