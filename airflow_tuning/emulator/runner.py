@@ -165,6 +165,15 @@ class Emulator:
         return self._admin("POST", "/config", values)
 
     # -- storage --------------------------------------------------------------------------------------
+    def uploads(self) -> list[dict[str, Any]]:
+        """Every resumable upload session the storage front saw: bucket, object name and state
+        (``open``, ``finalized`` or ``cancelled``)."""
+        import httpx
+
+        response = httpx.get(f"{self.storage_url}/_emulator/uploads", timeout=30)
+        response.raise_for_status()
+        return response.json()["uploads"]
+
     def storage_client(self) -> Any:
         """A google-cloud-storage client on the emulated GCS."""
         if self._storage_client is None:
