@@ -40,7 +40,12 @@ from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.outliers import LengthTracker
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
 from airflow_tuning.dataset.sniff import SniffedStream
-from airflow_tuning.dataset.split import DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_MAX, ValidationSelector
+from airflow_tuning.dataset.split import (
+    DEFAULT_VALIDATION_FRACTION,
+    DEFAULT_VALIDATION_MAX,
+    SplitSink,
+    ValidationSelector,
+)
 from airflow_tuning.dataset.tokens import stream_tokens
 from airflow_tuning.dataset.validation import (
     InvalidExample,
@@ -157,9 +162,10 @@ def prepare(sources: Sequence[Source], workdir: str, options: Options | None = N
     try:
         with open(train_path, "wb", buffering=1 << 20) as train, \
                 open(candidates_path, "wb", buffering=1 << 20) as candidates:
-            sink = _SplitSink(train, candidates, selector)
+            sink = SplitSink(train, candidates, selector)
             for source in sources:
                 scan.run(source, sink)
+            sink.flush()
             report = scan.report
             _enforce_policy(report, options)
             chosen = selector.select(report.examples)
@@ -233,23 +239,6 @@ def _remove(path: str) -> None:
         pass
 
 
-class _SplitSink:
-    __slots__ = ("train", "candidates", "selector", "train_count")
-
-    def __init__(self, train: Any, candidates: Any, selector: ValidationSelector) -> None:
-        self.train, self.candidates, self.selector = train, candidates, selector
-        self.train_count = 0
-
-    def add(self, line: bytes, key: bytes) -> None:
-        if self.selector.offer(key):
-            self.candidates.write(line)
-            self.candidates.write(b"\n")
-        else:
-            self.train.write(line)
-            self.train.write(b"\n")
-            self.train_count += 1
-
-
 class _Scan:
     """The per-record loop shared by ``validate`` and ``prepare``."""
 
@@ -261,7 +250,7 @@ class _Scan:
         self.started = time.monotonic()
         self.last_progress = self.started
 
-    def run(self, source: Source, sink: _SplitSink | None) -> None:
+    def run(self, source: Source, sink: SplitSink | None) -> None:
         fmt = source.effective_format
         if method_scan.scanned(self, source, fmt, sink):  # an unknown format, or preference / prompt data
             return
@@ -284,7 +273,7 @@ class _Scan:
         where = f"line {line}" if source.display == "" else f"{source.display or source.name}:{line}"
         self.report.add_warning(f"{where}: the key {key!r} appears twice in one object; the last value is used")
 
-    def _loop(self, source: Source, stats: SourceStats, records: Any, fmt: str, sink: _SplitSink | None,
+    def _loop(self, source: Source, stats: SourceStats, records: Any, fmt: str, sink: SplitSink | None,
               stream: Any) -> None:
         # The hot loop, run once per line of files that can hold millions: counters live in locals and are
         # written back at the end, and the common case (a JSON line holding a Vertex example) takes the

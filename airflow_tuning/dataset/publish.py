@@ -15,8 +15,10 @@ its final name (a server-side copy: the bytes are not sent again) and the tempor
 
 The training file, nearly all of the bytes, can be sent while it is being validated (``staging``): its
 session is finalized only once the data proved valid and its hash is known, and cancelled otherwise (an
-unfinalized session creates no object), also when the dataset is already published. Generation preconditions are not used (the offline
-storage emulator ignores them); content addressing makes a concurrent duplicate publish harmless.
+unfinalized session creates no object), also when the dataset is already published.
+
+Generation preconditions are not used (the offline storage emulator ignores them); content addressing
+makes a concurrent duplicate publish harmless.
 
 The client is passed in (``google.cloud.storage.Client``); nothing here imports Airflow.
 """
@@ -86,7 +88,7 @@ class Destination:
 
 
 @contextmanager
-def staging(client: Any, destination: str, workdir: str) -> Iterator[StagedFile]:
+def staging(client: Any, destination: str, workdir: str, *, chunk_size: int | None = None) -> Iterator[StagedFile]:
     """Start sending ``workdir``/train.jsonl to ``destination``'s temporary area as ``prepare`` writes it.
 
     Pass the result to ``publish(staged=...)``. Leaving the block without ``publish`` having finalized it
@@ -94,7 +96,8 @@ def staging(client: Any, destination: str, workdir: str) -> Iterator[StagedFile]
     """
     dest = Destination.parse(destination)
     bucket = client.bucket(dest.bucket)
-    staged = StagedFile.start(bucket, os.path.join(workdir, "train.jsonl"), dest.name(TMP_DIR), JSONL_TYPE)
+    staged = StagedFile.start(bucket, os.path.join(workdir, "train.jsonl"), dest.name(TMP_DIR), JSONL_TYPE,
+                              chunk_size=chunk_size)
     try:
         yield staged
     finally:

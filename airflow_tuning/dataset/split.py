@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections.abc import Iterable
+from typing import Any
 
 RANK_SCALE = 1 << 64
 DEFAULT_VALIDATION_FRACTION = 0.1
@@ -75,3 +76,36 @@ def split_keys(keys: Iterable[bytes], validation_fraction: float, validation_max
         selector.offer(key)
     validation = selector.select(len(keys))
     return {key for key in keys if key not in validation}, validation
+
+
+class SplitSink:
+    """Training lines go out in batches (one write per MiB rather than two per line); validation candidates
+    (ranked below the cut, about ``validation_fraction`` of them) to their side file."""
+
+    __slots__ = ("train", "candidates", "selector", "train_count", "cut", "pending", "pending_bytes")
+    BATCH_BYTES = 1 << 20
+
+    def __init__(self, train: Any, candidates: Any, selector: ValidationSelector) -> None:
+        self.train, self.candidates, self.selector = train, candidates, selector
+        self.train_count = 0
+        # rank(key) < threshold, compared as bytes: the rank is the key's first 8 bytes, big-endian
+        self.cut = selector.threshold.to_bytes(8, "big")
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+
+    def add(self, line: bytes, key: bytes) -> None:
+        if key < self.cut and self.selector.offer(key):
+            self.candidates.write(line)
+            self.candidates.write(b"\n")
+            return
+        self.pending.append(line)
+        self.pending_bytes += len(line)
+        if self.pending_bytes >= self.BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.pending.append(b"")
+            self.train.write(b"\n".join(self.pending))
+            self.train_count += len(self.pending) - 1
+            self.pending, self.pending_bytes = [], 0

@@ -40,12 +40,12 @@ class StagedFile:
     """One local file, uploaded as it grows into an unfinalized resumable session at ``tmp_name``."""
 
     def __init__(self, bucket: Any, path: str, tmp_name: str, content_type: str, *,
-                 chunk_size: int = CHUNK_SIZE) -> None:
+                 chunk_size: int | None = None) -> None:
         self.bucket = bucket
         self.path = path
         self.blob = bucket.blob(tmp_name)
         self.content_type = content_type
-        self.chunk_size = chunk_size
+        self.chunk_size = chunk_size or CHUNK_SIZE
         self.sent = 0
         self._crc: Any = None
         self._writer: Any = None
@@ -131,27 +131,33 @@ class StagedFile:
 
     def _open_writer(self) -> Any:
         if self._writer is None:
+            # checksum=None: the CRC32C is computed here once, over the bytes read, and compared in finish()
+            # with the one the service computed over the bytes it stored.
             self._writer = self.blob.open("wb", chunk_size=self.chunk_size, ignore_flush=True,
-                                          content_type=self.content_type)
+                                          content_type=self.content_type, checksum=None)
         return self._writer
 
     def _cancel(self) -> None:
-        """DELETE the session URI, as Cloud Storage documents for cancelling a resumable upload.
+        """Make the writer unable to finalize, then DELETE the session URI (Cloud Storage's documented cancel).
 
-        ``BlobWriter.terminate()`` sends its DELETE to the URL that created the session, not to the session,
-        so the session's own URL is taken from the writer's upload.
+        A ``BlobWriter`` finalizes its upload when closed, and an IO object is closed when garbage-collected:
+        its buffer is closed first so that neither can happen. ``BlobWriter.terminate()`` would do that too,
+        but sends its DELETE to the URL that created the session rather than to the session.
         """
         writer, self._writer = self._writer, None
-        state = getattr(writer, "_upload_and_transport", None) if writer is not None else None
+        if writer is None:
+            return
+        writer._buffer.close()  # close() and __del__ now send nothing
+        state = writer._upload_and_transport
         if not state:
             return  # no chunk was ever sent: no session exists
         upload, transport = state
-        url = getattr(upload, "resumable_url", None)
+        url = upload.resumable_url
         if not url:
             return
         try:
             response = transport.delete(url, timeout=30)
-        except Exception as err:  # the session expires by itself within a week, still without an object
+        except Exception as err:  # the service expires it within a week, still without creating an object
             log.warning("could not cancel upload session for gs://%s/%s: %s", self.bucket.name, self.blob.name, err)
             return
         if response.status_code not in (200, 204, 404, 410, 499):

@@ -69,13 +69,14 @@ class Emulator:
     def start(self) -> Emulator:
         from gcp_storage_emulator.server import create_server
 
-        from airflow_tuning.emulator import proto_check
+        from airflow_tuning.emulator import gcs_backend, proto_check
         from airflow_tuning.emulator.app import build_context, create_app
         from airflow_tuning.emulator.server_thread import ServerThread, bind
         from airflow_tuning.emulator.state import Config, Store
         from airflow_tuning.emulator.storage_front import StorageFront
 
         proto_check.load()
+        gcs_backend.patch()
         # gcp-storage-emulator logs every request at INFO; its errors still show.
         logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
         # The backend listens on a private loopback port; clients reach it through the storage front.

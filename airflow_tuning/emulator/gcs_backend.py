@@ -1,0 +1,95 @@
+"""gcp-storage-emulator with two costs Cloud Storage does not have removed; its API is unchanged.
+
+- A resumable upload sent in many chunks: the backend rebuilt the received bytes on every chunk (time
+  quadratic in the object's size); in memory, chunks are now appended in place.
+- A rewrite (server-side copy): the backend recomputed MD5 and CRC32C of the whole object. Cloud Storage
+  copies an object's checksums with its bytes; so does this backend now.
+
+Used by ``Emulator`` and by the upload benchmark (``python -m airflow_tuning.emulator.gcs_backend start
+...`` takes gcp-storage-emulator's own arguments), so the bare upload and the pipeline meet the same server.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+_patched = False
+
+
+def patch() -> None:
+    """Apply both changes once, before a server is created."""
+    global _patched
+    if _patched:
+        return
+    from gcp_storage_emulator import server, storage
+    from gcp_storage_emulator.handlers import objects
+
+    storage.Storage.add_to_resumable_upload = _add_to_resumable_upload
+    for _regex, handlers in server.HANDLERS:
+        for method, handler in list(handlers.items()):
+            if handler is objects.rewrite:
+                handlers[method] = _rewrite
+    _patched = True
+
+
+def _add_to_resumable_upload(self: Any, file_id: str, content: bytes, total_size: int | None = None,
+                             expected_start: int | None = None) -> bytes | None:
+    """gcp-storage-emulator's ``Storage.add_to_resumable_upload``, appending in place in memory."""
+    from gcp_storage_emulator.exceptions import BadRequest, NotFound
+    from gcp_storage_emulator.storage import RESUMABLE_DIR
+
+    safe_id = self.safe_id(file_id)
+    try:
+        received = self.get_file(RESUMABLE_DIR, safe_id, False)
+    except NotFound:
+        received = b""
+    if expected_start is not None and expected_start != len(received):
+        raise BadRequest(f"Invalid Content-Range start: expected {len(received)}, got {expected_start}")
+    if not isinstance(received, bytearray):
+        received = bytearray(received)
+    received += content or b""
+    self._store.write_bytes(self._object_path(RESUMABLE_DIR, safe_id), received)  # in memory: no copy
+    if total_size is None or len(received) < total_size:
+        return None
+    return bytes(received[:total_size])
+
+
+def _rewrite(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
+    """``objects.rewrite`` keeping the source's checksums instead of hashing the bytes again."""
+    from http import HTTPStatus
+
+    from gcp_storage_emulator.exceptions import NotFound
+    from gcp_storage_emulator.handlers.objects import _make_object_resource
+
+    params = request.params
+    try:
+        source = storage.get_file_obj(params["bucket_name"], params["object_id"])
+        data = storage.get_file(params["bucket_name"], params["object_id"])
+    except NotFound:
+        response.status = HTTPStatus.NOT_FOUND
+        return
+    target = _make_object_resource(request.base_url, params["dest_bucket_name"], params["dest_object_id"],
+                                   source["contentType"], source["size"], source)
+    for key in ("crc32c", "md5Hash", "etag"):
+        if source.get(key):
+            target[key] = source[key]
+    try:
+        storage.create_file(params["dest_bucket_name"], params["dest_object_id"], data, target)
+    except NotFound:
+        response.status = HTTPStatus.NOT_FOUND
+        return
+    size = str(target["size"])
+    response.json({"kind": "storage#rewriteResponse", "totalBytesRewritten": size, "objectSize": size,
+                   "done": True, "resource": target})
+
+
+def main(argv: list[str] | None = None) -> None:
+    from gcp_storage_emulator.__main__ import main as emulator_main
+
+    patch()
+    emulator_main(sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    main()
