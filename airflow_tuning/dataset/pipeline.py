@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 HASH_VERSION = b"airflow-tuning/vertex-gemini-sft/1\n"
 ON_INVALID = ("fail", "skip")
 PROGRESS_EVERY = 1 << 14  # records between clock checks
+HASH_SLICE = 1 << 16  # example digests hashed per join
 _sha256 = hashlib.sha256
 _decode = msgspec.json.decode
 _DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
@@ -227,12 +228,16 @@ def _enforce_policy(report: ValidationReport, options: Options) -> None:
 def _dataset_hash(keys: set[bytes], validation: set[bytes]) -> str:
     """SHA-256 over the sorted example digests, each tagged with its side: order-independent, split-aware."""
     ordered = sorted(keys)
-    # Every key is 16 bytes: all tagged "T" in one join, then the few validation tags set in place.
-    tagged = bytearray(b"T".join(ordered) + b"T" if ordered else b"")
-    for key in validation:
-        tagged[bisect.bisect_left(ordered, key) * 17 + 16] = ord("V")
+    marks = sorted(bisect.bisect_left(ordered, key) for key in validation)
     digest = _sha256(HASH_VERSION)
-    digest.update(tagged)
+    # Every key is 16 bytes: a slice of keys is tagged "T" in one join, then its few validation tags are set
+    # in place; slices keep the extra memory small next to the keys themselves.
+    for start in range(0, len(ordered), HASH_SLICE):
+        tagged = bytearray(b"T".join(ordered[start:start + HASH_SLICE]))
+        tagged.append(ord("T"))
+        for index in marks[bisect.bisect_left(marks, start):bisect.bisect_left(marks, start + HASH_SLICE)]:
+            tagged[(index - start) * 17 + 16] = ord("V")
+        digest.update(tagged)
     return digest.hexdigest()
 
 

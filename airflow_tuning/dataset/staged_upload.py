@@ -27,7 +27,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-CHUNK_SIZE = 16 << 20  # bytes per request (a multiple of 256 KiB, as resumable uploads require)
+CHUNK_SIZE = 8 << 20  # bytes per request (a multiple of 256 KiB, as resumable uploads require)
 READ_SIZE = 1 << 20  # bytes read from the growing file at a time
 POLL_SECONDS = 0.02  # how often the follower looks for new bytes
 

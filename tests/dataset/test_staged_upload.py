@@ -94,7 +94,11 @@ def test_invalid_line_after_streamed_chunks_leaves_nothing_and_cancels_the_sessi
     assert list(workdir.iterdir()) == []
 
 
-def test_valid_data_is_published_under_the_hash_of_what_was_uploaded(gemini_conn, storage, bucket, write, tmp_path):
+def test_valid_data_is_published_under_the_hash_of_what_was_uploaded(gemini_conn, storage, bucket, write, tmp_path,
+                                                                     monkeypatch):
+    from airflow_tuning.dataset import pipeline
+
+    monkeypatch.setattr(pipeline, "HASH_SLICE", 7)  # the digests are hashed in many slices, as for large data
     path = write("data.jsonl", jsonl(*_examples(1_200)))
     result = _run(storage, path, f"gs://{bucket}/datasets", str(tmp_path), validation_max=40)
 
