@@ -1,7 +1,9 @@
-"""gcp-storage-emulator with two costs Cloud Storage does not have removed; its API is unchanged.
+"""gcp-storage-emulator with three costs Cloud Storage does not have removed; its API is unchanged.
 
 - A resumable upload sent in many chunks: the backend rebuilt the received bytes on every chunk (time
   quadratic in the object's size); in memory, chunks are now appended in place.
+- Finalizing a resumable upload: the backend hashed the whole object (MD5 and CRC32C) before answering.
+  Like Cloud Storage, it now hashes each chunk as it arrives; a declared checksum is still enforced.
 - A rewrite (server-side copy): the backend recomputed MD5 and CRC32C of the whole object. Cloud Storage
   copies an object's checksums with its bytes; so does this backend now.
 
@@ -15,6 +17,7 @@ import sys
 from typing import Any
 
 _patched = False
+_running: dict[str, list[Any]] = {}  # resumable upload id -> [md5, crc32c, bytes hashed]
 
 
 def patch() -> None:
@@ -26,6 +29,7 @@ def patch() -> None:
     from gcp_storage_emulator.handlers import objects
 
     storage.Storage.add_to_resumable_upload = _add_to_resumable_upload
+    objects._finalize_resumable_object = _finalize_resumable_object
     for _regex, handlers in server.HANDLERS:
         for method, handler in list(handlers.items()):
             if handler is objects.rewrite:
@@ -49,10 +53,48 @@ def _add_to_resumable_upload(self: Any, file_id: str, content: bytes, total_size
     if not isinstance(received, bytearray):
         received = bytearray(received)
     received += content or b""
+    if content:
+        _hashes(file_id, content)
     self._store.write_bytes(self._object_path(RESUMABLE_DIR, safe_id), received)  # in memory: no copy
     if total_size is None or len(received) < total_size:
         return None
     return bytes(received[:total_size])
+
+
+def _hashes(upload_id: str, content: bytes) -> None:
+    import hashlib
+
+    import google_crc32c
+
+    state = _running.setdefault(upload_id, [hashlib.md5(), google_crc32c.Checksum(), 0])  # noqa: S324 - GCS's md5Hash
+    state[0].update(content)
+    state[1].update(content)
+    state[2] += len(content)
+
+
+def _finalize_resumable_object(response: Any, storage: Any, obj: dict[str, Any], data: bytes,
+                               upload_id: str) -> None:
+    """``objects._finalize_resumable_object`` using the hashes taken as the chunks arrived."""
+    from base64 import b64encode
+
+    from gcp_storage_emulator.exceptions import Conflict
+    from gcp_storage_emulator.handlers import objects
+
+    state = _running.pop(upload_id, None)
+    if state is None or state[2] != len(data):
+        obj = objects._checksums(data, obj)
+    else:
+        md5 = b64encode(state[0].digest()).decode("ascii")
+        crc32c = b64encode(state[1].digest()).decode("ascii")
+        if obj.get("crc32c") and obj["crc32c"] != crc32c:
+            raise Conflict(objects.CRC32C_CHECKSUM_ERROR.format(obj["crc32c"], crc32c))
+        if obj.get("md5Hash") and obj["md5Hash"] != md5:
+            raise Conflict(objects.MD5_CHECKSUM_ERROR.format(obj["md5Hash"], md5))
+        obj["crc32c"], obj["md5Hash"] = crc32c, md5
+        obj["etag"] = obj.get("etag") or md5
+    obj["size"] = str(len(data))
+    storage.create_file(obj["bucket"], obj["name"], data, obj, upload_id)
+    response.json(obj)
 
 
 def _rewrite(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
