@@ -58,7 +58,7 @@ def _add_to_resumable_upload(self: Any, file_id: str, content: bytes, total_size
     self._store.write_bytes(self._object_path(RESUMABLE_DIR, safe_id), received)  # in memory: no copy
     if total_size is None or len(received) < total_size:
         return None
-    return bytes(received[:total_size])
+    return bytes(memoryview(received)[:total_size])  # one copy of the object, not two
 
 
 def _hashes(upload_id: str, content: bytes) -> None:
