@@ -2,16 +2,16 @@
 
 Validation, conversion and the upload each take about as long as reading the data once; done one after the
 other they cost the sum. Here a background thread follows the local training file as the pipeline appends
-to it and writes it, piece by piece, into a resumable upload session at a temporary name
-(google-cloud-storage's ``BlobWriter``). A resumable upload creates no object before its last chunk is
-sent, so while the input is still being checked nothing exists in the bucket at all:
+to it and sends it, chunk by chunk, into a resumable upload session at a temporary name
+(google-cloud-storage's own resumable upload). A resumable upload creates no object before its last chunk
+is sent, so while the input is still being checked nothing exists in the bucket at all:
 
 - ``finish()``, called only once the whole input proved valid and its content hash is known, sends the
-  rest, finalizes the temporary object and checks its size and CRC32C against the bytes sent;
+  rest, finalizes the temporary object and checks its size and CRC32C against the local file's;
 - ``abandon()`` (invalid data, an unchanged dataset, any error) cancels the session: the service discards
   what it received and no object is ever created.
 
-The thread holds at most about two chunks (``chunk_size``) in memory; the file itself stays on disk.
+The thread holds one chunk (``chunk_size``) in memory at a time; the file itself stays on disk.
 Nothing here imports Airflow; the bucket is a ``google.cloud.storage.Bucket``.
 """
 
@@ -28,7 +28,6 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 8 << 20  # bytes per request (a multiple of 256 KiB, as resumable uploads require)
-READ_SIZE = 1 << 20  # bytes read from the growing file at a time
 POLL_SECONDS = 0.02  # how often the follower looks for new bytes
 
 
@@ -47,8 +46,7 @@ class StagedFile:
         self.content_type = content_type
         self.chunk_size = chunk_size or CHUNK_SIZE
         self.sent = 0
-        self._crc: Any = None
-        self._writer: Any = None
+        self._upload: Any = None  # (resumable upload, transport) once the first chunk is due
         self._error: BaseException | None = None
         self._complete = threading.Event()
         self._stop = threading.Event()
@@ -76,7 +74,7 @@ class StagedFile:
             self._cancel()
             raise StagedUploadError(f"upload of {self.path} failed: {self._error}") from self._error
         size = os.path.getsize(self.path)
-        crc32c = base64.b64encode(self._crc.digest()).decode("ascii")
+        crc32c = _file_crc32c(self.path)  # read back from the page cache: about 10 GB/s
         self.blob.reload()
         if self.sent != size or self.blob.size != size or self.blob.crc32c != crc32c:
             raise StagedUploadError(
@@ -97,69 +95,68 @@ class StagedFile:
 
     # -- the follower thread -------------------------------------------------------------------------
     def _follow(self) -> None:
-        import google_crc32c
-
-        self._crc = google_crc32c.Checksum()
         try:
             while not os.path.exists(self.path):
-                if self._stop.is_set() or (self._complete.is_set() and not os.path.exists(self.path)):
+                if self._stop.is_set() or self._complete.is_set():
                     return
                 time.sleep(POLL_SECONDS)
             with open(self.path, "rb") as source:
                 while not self._stop.is_set():
                     complete = self._complete.is_set()  # read before the size: no byte written later is missed
-                    available = os.fstat(source.fileno()).st_size - self.sent
-                    while available > 0 and not self._stop.is_set():
-                        data = source.read(min(READ_SIZE, available))
-                        if not data:
-                            break
-                        self._write(data)
-                        available -= len(data)
-                    if complete:
-                        break
+                    size = os.fstat(source.fileno()).st_size
+                    # A chunk shorter than chunk_size ends the upload: one is sent only when it is there whole,
+                    # or once the file is complete.
+                    while not self._stop.is_set() and (size - self.sent >= self.chunk_size or complete):
+                        upload, transport = self._session(source)
+                        upload.transmit_next_chunk(transport)
+                        self.sent = upload.bytes_uploaded
+                        if upload.finished:  # the last chunk: only now does the object exist
+                            return
                     self._complete.wait(POLL_SECONDS)
-            if not self._stop.is_set():
-                self._open_writer().close()  # the last chunk: only now does the object exist
-                self._writer = None
         except BaseException as err:  # reported by finish(); abandon() cancels the session
             self._error = err
 
-    def _write(self, data: bytes) -> None:
-        self._open_writer().write(data)
-        self._crc.update(data)
-        self.sent += len(data)
+    def _session(self, source: Any) -> tuple[Any, Any]:
+        """The resumable upload reading ``source``, started (and the session created) on first use.
 
-    def _open_writer(self) -> Any:
-        if self._writer is None:
-            # checksum=None: the CRC32C is computed here once, over the bytes read, and compared in finish()
-            # with the one the service computed over the bytes it stored.
-            self._writer = self.blob.open("wb", chunk_size=self.chunk_size, ignore_flush=True,
-                                          content_type=self.content_type, checksum=None)
-        return self._writer
+        google-cloud-storage's own upload (what ``BlobWriter`` and ``upload_from_file`` use), fed from the
+        file rather than through ``BlobWriter``'s in-memory buffer: one copy of each chunk instead of three.
+        """
+        if self._upload is None:
+            from google.cloud.storage.retry import DEFAULT_RETRY
+
+            self._upload = self.blob._initiate_resumable_upload(
+                self.bucket.client, source, self.content_type, None, chunk_size=self.chunk_size, checksum=None,
+                retry=DEFAULT_RETRY,
+            )
+        return self._upload
 
     def _cancel(self) -> None:
-        """Make the writer unable to finalize, then DELETE the session URI (Cloud Storage's documented cancel).
+        """DELETE the session URI, as Cloud Storage documents for cancelling a resumable upload.
 
-        A ``BlobWriter`` finalizes its upload when closed, and an IO object is closed when garbage-collected:
-        its buffer is closed first so that neither can happen. ``BlobWriter.terminate()`` would do that too,
-        but sends its DELETE to the URL that created the session rather than to the session.
+        (``BlobWriter.terminate()`` sends its DELETE to the URL that created the session, not to the session.)
         """
-        writer, self._writer = self._writer, None
-        if writer is None:
-            return
-        writer._buffer.close()  # close() and __del__ now send nothing
-        state = writer._upload_and_transport
-        if not state:
-            return  # no chunk was ever sent: no session exists
+        state, self._upload = self._upload, None
+        if state is None:
+            return  # no chunk was ever due: no session exists
         upload, transport = state
-        url = upload.resumable_url
-        if not url:
+        if upload.finished or not upload.resumable_url:
             return
         try:
-            response = transport.delete(url, timeout=30)
+            response = transport.delete(upload.resumable_url, timeout=30)
         except Exception as err:  # the service expires it within a week, still without creating an object
             log.warning("could not cancel upload session for gs://%s/%s: %s", self.bucket.name, self.blob.name, err)
             return
         if response.status_code not in (200, 204, 404, 410, 499):
             log.warning("cancelling upload session for gs://%s/%s answered HTTP %s", self.bucket.name,
                         self.blob.name, response.status_code)
+
+
+def _file_crc32c(path: str) -> str:
+    import google_crc32c
+
+    checksum = google_crc32c.Checksum()
+    with open(path, "rb") as fh:
+        while block := fh.read(8 << 20):
+            checksum.update(block)
+    return base64.b64encode(checksum.digest()).decode("ascii")
