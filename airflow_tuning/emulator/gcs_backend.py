@@ -1,4 +1,6 @@
-"""gcp-storage-emulator with three costs Cloud Storage does not have removed; its API is unchanged.
+"""gcp-storage-emulator with three costs Cloud Storage does not have removed, and resumable uploads that
+can be cancelled (``DELETE`` on the session URI answers 499 and frees what was received, as Cloud Storage
+documents; the session then answers 404).
 
 - A resumable upload sent in many chunks: the backend rebuilt the received bytes on every chunk (time
   quadratic in the object's size); in memory, chunks are now appended in place.
@@ -34,6 +36,8 @@ def patch() -> None:
         for method, handler in list(handlers.items()):
             if handler is objects.rewrite:
                 handlers[method] = _rewrite
+            if handler is objects.upload_partial:
+                handlers[server.DELETE] = _cancel_upload
     _patched = True
 
 
@@ -95,6 +99,32 @@ def _finalize_resumable_object(response: Any, storage: Any, obj: dict[str, Any],
     obj["size"] = str(len(data))
     storage.create_file(obj["bucket"], obj["name"], data, obj, upload_id)
     response.json(obj)
+
+
+def _cancel_upload(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
+    """``DELETE`` on a resumable session URI: the session and the bytes it received are dropped."""
+    from http import HTTPStatus
+
+    from gcp_storage_emulator.storage import RESUMABLE_DIR
+
+    upload_id = (request.query.get("upload_id") or [None])[0]
+    if upload_id is None or upload_id not in storage.resumable:
+        response.status = HTTPStatus.NOT_FOUND
+        return
+    storage.delete_resumable_file_obj(upload_id)
+    storage._delete_file(RESUMABLE_DIR, storage.safe_id(upload_id))
+    _running.pop(upload_id, None)
+    response.status = _CANCELLED
+
+
+class _Status:
+    """What the backend's response needs of a status: 499 is in no ``HTTPStatus`` enum."""
+
+    def __init__(self, value: int, phrase: str) -> None:
+        self.value, self.phrase = value, phrase
+
+
+_CANCELLED = _Status(499, "Client Closed Request")
 
 
 def _rewrite(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:

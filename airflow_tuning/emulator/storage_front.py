@@ -190,6 +190,7 @@ class StorageFront:
                 if upload_id not in self._uploads or state == "finalized":
                     return _error(404, "No such upload session.", "notFound")
                 self._upload_states[upload_id] = "cancelled"
+                await self._forward(request, raw_path, body)  # the backend drops what it received
                 return Response(status_code=CANCELLED)
             if state == "cancelled":
                 return _error(404, "The upload session was cancelled.", "notFound")
