@@ -163,26 +163,22 @@ def prepare(sources: Sequence[Source], workdir: str, options: Options | None = N
     selector = method_scan.validation_selector(options, {s.effective_format for s in sources})
     try:
         with open(train_path, "wb", buffering=1 << 20) as train, \
-                open(candidates_path, "wb", buffering=1 << 20) as candidates:
+                open(candidates_path, "w+b", buffering=1 << 20) as candidates:
             sink = SplitSink(train, candidates, selector)
             for source in sources:
                 scan.run(source, sink)
             sink.flush()
             report = scan.report
             _enforce_policy(report, options)
-            chosen = selector.select(report.examples)
-            train_count = sink.train_count
-            validation_count = 0
-        if selector.keys:
-            with open(candidates_path, "rb") as side, open(train_path, "ab", buffering=1 << 20) as train, \
-                    open(validation_path, "wb", buffering=1 << 20) as validation:
-                for key, line in zip(selector.keys, side, strict=True):
-                    if key in chosen:
-                        validation.write(line)
-                        validation_count += 1
-                    else:
-                        train.write(line)
-                        train_count += 1
+            kept = sink.kept()
+            # Everything is training when the validation set would take every example.
+            chosen = {key for key, _ in kept} if len(kept) < report.examples else set()
+            train_count, validation_count = sink.train_count, 0
+            with open(validation_path, "wb") as validation:
+                for key, line in kept:
+                    (validation if key in chosen else train).write(line + b"\n")
+                    validation_count += key in chosen
+                    train_count += key not in chosen
     except BaseException:
         for path in (train_path, candidates_path, validation_path):
             _remove(path)

@@ -14,6 +14,7 @@ examples.
 from __future__ import annotations
 
 import heapq
+import os
 from array import array
 from collections.abc import Iterable
 from typing import Any
@@ -79,25 +80,41 @@ def split_keys(keys: Iterable[bytes], validation_fraction: float, validation_max
 
 
 class SplitSink:
-    """Training lines go out in batches (one write per MiB rather than two per line); validation candidates
-    (ranked below the cut, about ``validation_fraction`` of them) to their side file."""
+    """Writes the split as the data streams by: training lines at once (one write per MiB of them), validation
+    candidates to a side file, keeping only the ``validation_max`` best-ranked so far.
 
-    __slots__ = ("train", "candidates", "selector", "train_count", "cut", "pending", "pending_bytes")
+    A candidate pushed out of those by a better-ranked one can never be chosen (the cut-off only falls), so it
+    is read back and written to training right away; at the end only the kept candidates are left to place
+    (``kept``). The training file therefore grows while the data is read, which lets it be uploaded meanwhile,
+    and the side file holds a few thousand lines however large the data. The chosen set is the one
+    ``ValidationSelector`` picks: the ``validation_max`` smallest ranks, the earlier arrival first on a tie.
+    """
+
+    __slots__ = ("train", "candidates", "limit", "train_count", "cut", "pending", "pending_bytes", "heap",
+                 "offset", "seq")
     BATCH_BYTES = 1 << 20
 
     def __init__(self, train: Any, candidates: Any, selector: ValidationSelector) -> None:
-        self.train, self.candidates, self.selector = train, candidates, selector
+        self.train, self.candidates = train, candidates
+        self.limit = selector.validation_max
         self.train_count = 0
         # rank(key) < threshold, compared as bytes: the rank is the key's first 8 bytes, big-endian
         self.cut = selector.threshold.to_bytes(8, "big")
         self.pending: list[bytes] = []
         self.pending_bytes = 0
+        self.heap: list[tuple[int, int, int, int, bytes]] = []  # (-rank, -arrival, offset, length, key)
+        self.offset = self.seq = 0
 
     def add(self, line: bytes, key: bytes) -> None:
-        if key < self.cut and self.selector.offer(key):
-            self.candidates.write(line)
-            self.candidates.write(b"\n")
-            return
+        if key < self.cut:
+            value = rank(key)
+            heap = self.heap
+            if len(heap) < self.limit:
+                heapq.heappush(heap, self._keep(value, line, key))
+                return
+            if value < -heap[0][0]:  # better than the worst kept: it stays, the worst becomes training
+                _, _, offset, length, _ = heapq.heappushpop(heap, self._keep(value, line, key))
+                line = self._read_back(offset, length)
         self.pending.append(line)
         self.pending_bytes += len(line)
         if self.pending_bytes >= self.BATCH_BYTES:
@@ -109,3 +126,20 @@ class SplitSink:
             self.train.write(b"\n".join(self.pending))
             self.train_count += len(self.pending) - 1
             self.pending, self.pending_bytes = [], 0
+
+    def kept(self) -> list[tuple[bytes, bytes]]:
+        """(key, line) of the kept candidates, in arrival order."""
+        return [(key, self._read_back(offset, length)) for _, _, offset, length, key in
+                sorted(self.heap, key=lambda entry: entry[2])]
+
+    def _keep(self, value: int, line: bytes, key: bytes) -> tuple[int, int, int, int, bytes]:
+        self.candidates.write(line)
+        self.candidates.write(b"\n")
+        entry = (-value, -self.seq, self.offset, len(line), key)
+        self.offset += len(line) + 1
+        self.seq += 1
+        return entry
+
+    def _read_back(self, offset: int, length: int) -> bytes:
+        self.candidates.flush()
+        return os.pread(self.candidates.fileno(), length, offset)
