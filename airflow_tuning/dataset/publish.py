@@ -96,8 +96,10 @@ def staging(client: Any, destination: str, workdir: str, *, chunk_size: int | No
     """
     dest = Destination.parse(destination)
     bucket = client.bucket(dest.bucket)
-    staged = StagedFile.start(bucket, os.path.join(workdir, "train.jsonl"), dest.name(TMP_DIR), JSONL_TYPE,
-                              chunk_size=chunk_size)
+    train = os.path.join(workdir, "train.jsonl")
+    if os.path.exists(train):  # left by an earlier run: prepare rewrites it, and only new bytes may be followed
+        os.remove(train)
+    staged = StagedFile.start(bucket, train, dest.name(TMP_DIR), JSONL_TYPE, chunk_size=chunk_size)
     try:
         yield staged
     finally:
