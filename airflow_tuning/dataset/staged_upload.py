@@ -114,7 +114,7 @@ class StagedFile:
                             return
                     self._complete.wait(POLL_SECONDS)
         except BaseException as err:  # reported by finish(); abandon() cancels the session
-            self._error = err
+            self._error = _as_api_error(err)
 
     def _session(self, source: Any) -> tuple[Any, Any]:
         """The resumable upload reading ``source``, started (and the session created) on first use.
@@ -150,6 +150,16 @@ class StagedFile:
         if response.status_code not in (200, 204, 404, 410, 499):
             log.warning("cancelling upload session for gs://%s/%s answered HTTP %s", self.bucket.name,
                         self.blob.name, response.status_code)
+
+
+def _as_api_error(err: BaseException) -> BaseException:
+    """The storage library's HTTP error (``NotFound``...) for a failed request of its upload layer."""
+    from google.api_core.exceptions import from_http_response
+    from google.cloud.storage.exceptions import InvalidResponse
+
+    if isinstance(err, InvalidResponse) and getattr(err, "response", None) is not None:
+        return from_http_response(err.response)
+    return err
 
 
 def _file_crc32c(path: str) -> str:
