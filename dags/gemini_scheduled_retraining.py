@@ -157,6 +157,7 @@ with DAG(
         tuning_task_id="wait_for_tuning",
         estimate_task_id="tune",
         champion="{{ ti.xcom_pull(task_ids='tune')['continued_from'] or params.base_model }}",
+        alias=CHAMPION,
         retries=0,
     )
 

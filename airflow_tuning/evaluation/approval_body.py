@@ -62,11 +62,14 @@ def _cost(estimate: Mapping[str, Any] | None, tuning: Mapping[str, Any]) -> list
 
 
 def approval_body(evaluation: Mapping[str, Any] | None, tuning: Mapping[str, Any] | None,
-                  estimate: Mapping[str, Any] | None = None, *, champion: str | None = None) -> str:
-    """The Markdown body of the approval request."""
+                  estimate: Mapping[str, Any] | None = None, *, champion: str | None = None,
+                  alias: str | None = None) -> str:
+    """The Markdown body of the approval request; ``alias`` is the one Approve moves (e.g. ``champion``)."""
     evaluation, tuning = evaluation or {}, tuning or {}
+    held_by = f" (holds `@{alias}`)" if alias and champion else ""
     lines = [f"**Challenger:** `{tuning.get('tuned_model') or 'unknown'}`", "",
-             f"**Champion:** `{champion or 'none yet (the challenger was compared with the base model)'}`", ""]
+             f"**Champion{held_by}:** `{champion or 'none yet (the challenger was compared with the base model)'}`",
+             ""]
     if evaluation:
         lines += ["### Challenger vs champion", *_metrics_table(evaluation), ""]
         lines.append(f"Gate: {'passed' if evaluation.get('passed') else 'not passed'} on "
@@ -86,5 +89,6 @@ def approval_body(evaluation: Mapping[str, Any] | None, tuning: Mapping[str, Any
         lines += ["", f"**Evaluation report:** [{report}]({url})"]
     if tuning.get("console_url"):
         lines += ["", f"**Tuning job:** [{tuning.get('tuning_job')}]({tuning['console_url']})"]
-    lines += ["", "Approve to move the alias to the challenger; Reject to keep the champion (nothing changes)."]
+    target = f"`@{alias}`" if alias else "the alias"
+    lines += ["", f"Approve to move {target} to the challenger; Reject to keep the champion (nothing changes)."]
     return "\n".join(lines)

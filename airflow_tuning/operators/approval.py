@@ -25,6 +25,7 @@ class PromotionApprovalOperator(ApprovalOperator):
     :param tuning_task_id: the task whose result is the tuning summary (operator or sensor).
     :param estimate_task_id: the tuning operator that pushed ``cost_estimate`` (default ``tuning_task_id``).
     :param champion: the champion compared against (templated), shown in the body.
+    :param alias: the Model Registry alias an approval moves (templated, e.g. ``champion``), named in the body.
     :param subject: the title of the approval request.
 
     Other arguments are ``ApprovalOperator``'s (``assigned_users``, ``response_timeout``...).
@@ -33,14 +34,15 @@ class PromotionApprovalOperator(ApprovalOperator):
     chose it); a rejection skips the tasks downstream.
     """
 
-    template_fields = (*ApprovalOperator.template_fields, "champion")
+    template_fields = (*ApprovalOperator.template_fields, "champion", "alias")
 
     def __init__(self, *, evaluation_task_id: str, tuning_task_id: str, estimate_task_id: str | None = None,
-                 champion: str | None = None, subject: str = "Promote the challenger?", **kwargs: Any) -> None:
+                 champion: str | None = None, alias: str | None = None, subject: str = "Promote the challenger?",
+                 **kwargs: Any) -> None:
         super().__init__(subject=subject, **kwargs)
         self.evaluation_task_id, self.tuning_task_id = evaluation_task_id, tuning_task_id
         self.estimate_task_id = estimate_task_id or tuning_task_id
-        self.champion = champion
+        self.champion, self.alias = champion, alias
 
     def execute(self, context: Context) -> Any:
         ti = context["ti"]
@@ -49,6 +51,7 @@ class PromotionApprovalOperator(ApprovalOperator):
             ti.xcom_pull(task_ids=self.tuning_task_id),
             ti.xcom_pull(task_ids=self.estimate_task_id, key=COST_ESTIMATE_XCOM_KEY),
             champion=self.champion or None,
+            alias=self.alias or None,
         ) + (f"\n\n{self.body}" if self.body else "")
         self.log.info("Approval requested:\n%s", self.body)
         return super().execute(context)

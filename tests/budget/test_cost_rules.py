@@ -134,5 +134,15 @@ def test_approval_body_shows_metrics_delta_checkpoint_costs_and_report():
     assert "Estimated before the job: $0.0200 for 4,000" in body and "$0.0120 for 2,400" in body
     assert "console.cloud.google.com/storage/browser/_details/b/reports/r/report.html" in body
     assert "models/1@champion" in body
+    assert "Approve to move the alias to the challenger" in body
     bare = approval_body(None, None)
     assert "no budget was set" in bare and "No evaluation result" in bare
+
+
+def test_approval_body_names_the_alias_an_approval_moves():
+    body = approval_body({}, {"tuned_model": "projects/p/locations/l/models/1@3"},
+                         champion="projects/p/locations/l/models/1@2", alias="champion")
+    assert "**Champion (holds `@champion`):** `projects/p/locations/l/models/1@2`" in body
+    assert "Approve to move `@champion` to the challenger" in body
+    first = approval_body({}, {"tuned_model": "projects/p/locations/l/models/1@1"}, alias="champion")
+    assert "holds" not in first and "Approve to move `@champion` to the challenger" in first

@@ -42,6 +42,12 @@ def triggerers_that_ran(stack: AirflowStack, dag_id: str, run_id: str, task_id: 
     return ids
 
 
+def job_lifetimes(jobs: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """Each ended job's (create, end) POSIX times, from the emulator's records."""
+    spans = [(_ts(job.get("createTime")), _ts(job.get("endTime"))) for job in jobs]
+    return [(start, end) for start, end in spans if start is not None and end is not None]
+
+
 def job_hours(jobs: list[dict[str, Any]]) -> float:
     """Sum of the jobs' lifetimes (create to end, or to their last update), in hours."""
     total = 0.0

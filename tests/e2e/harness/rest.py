@@ -119,10 +119,13 @@ class AirflowRest:
         path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/~/taskInstances"
         return self.json("GET", path, params={"state": state, "limit": 1})["total_entries"]
 
-    def count_runs(self, dag_id: str, state: str | None = None) -> int:
+    def count_runs(self, dag_id: str, state: str | None = None, conf_contains: str | None = None) -> int:
+        """Runs of ``dag_id`` (in ``state``; whose conf contains ``conf_contains``, e.g. a drill's label)."""
         params: dict[str, Any] = {"limit": 1}
         if state:
             params["state"] = state
+        if conf_contains:
+            params["conf_contains"] = conf_contains
         return self.json("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns", params=params)["total_entries"]
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
