@@ -1,7 +1,8 @@
 """Typed decoders for the most common lines: Vertex examples spelled the canonical (camelCase) way.
 
 msgspec checks such a line's structure in C while decoding it, which saves much of the decode and check
-time. Text-only examples come first (most lines); examples with file or function parts second. Anything
+time. Text-only examples come first (most lines); examples with file parts, or with function parts,
+second. Anything
 else (snake_case spellings, ``tools``, pairs, any error at all) returns None and goes through
 ``validation.check_example``, which stays the authority on what is valid and on every error message. The
 fast path therefore only ever accepts a subset of what the general path accepts, and encodes to the same
@@ -10,13 +11,14 @@ canonical bytes; the tests hold it to both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from airflow_tuning.dataset.limits import Limits
-from airflow_tuning.dataset.validation import FILE_URI_SCHEMES, InvalidExample, Media
+from airflow_tuning.dataset.validation import FILE_URI_SCHEMES, InvalidExample, Media, encode_declared, encode_sorted
 
 # Emptiness and the role's value are checked by the decoder, in C; only the alternation is left to Python.
 _Text = Annotated[str, Meta(min_length=1)]
@@ -81,24 +83,60 @@ class RichExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
     systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815
 
 
+class _MediaPart(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Text and file parts only: every field is typed, so the declared order is the canonical one."""
+
+    fileData: _FileData | UnsetType = UNSET  # noqa: N815
+    text: _Text | UnsetType = UNSET
+
+
+class _MediaTurn(Struct, forbid_unknown_fields=True):
+    parts: Annotated[list[_MediaPart], Meta(min_length=1)]
+    role: Literal["user", "model"]
+
+
+class MediaExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    contents: Annotated[list[_MediaTurn], Meta(min_length=1)]
+    systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815
+
+
 _decode = msgspec.json.Decoder(TextExample).decode
 _decode_rich = msgspec.json.Decoder(RichExample).decode
+_decode_media = msgspec.json.Decoder(MediaExample).decode
 _ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
+Encoder = Callable[[Any], bytes]
 
 
-def fast_example(raw: bytes, limits: Limits) -> tuple[Any, int] | None:
-    """(decoded example, attached files) if ``raw`` is a valid canonical Vertex example within ``limits``."""
+def fast_example(raw: bytes, limits: Limits) -> tuple[Any, int, Encoder] | None:
+    """(decoded example, attached files, its canonical encoder) if ``raw`` is a valid canonical Vertex
+    example within ``limits``, else None.
+
+    Text-only examples (most lines) are tried first; a line that fails them is searched for the part
+    kinds it could hold. Function-call arguments and responses are free objects whose keys must be sorted
+    when encoding; every other example encodes in its declared (sorted) field order, at half the cost.
+    """
     example = fast_text_example(raw, limits)
     if example is not None:
-        return example, 0
-    if limits.text_only or (b"Data" not in raw and b"function" not in raw):
-        return None  # nothing a rich example could hold: straight to the general path
-    return _rich_example(raw, limits)
+        return example, 0, encode_declared
+    if limits.text_only:
+        return None
+    if b"function" in raw:
+        return _rich_example(raw, limits, _decode_rich, encode_sorted)
+    if b"Data" in raw:
+        return _rich_example(raw, limits, _decode_media, encode_declared)
+    return None  # nothing a rich example could hold: straight to the general path
 
 
-def _rich_example(raw: bytes, limits: Limits) -> tuple[Any, int] | None:
+def _part_kinds(part: Any) -> int:
+    return ((part.text is not UNSET) + (part.fileData is not UNSET)
+            + (getattr(part, "functionCall", UNSET) is not UNSET)
+            + (getattr(part, "functionResponse", UNSET) is not UNSET))
+
+
+def _rich_example(raw: bytes, limits: Limits, decode: Callable[[bytes], Any], encode: Encoder
+                  ) -> tuple[Any, int, Encoder] | None:
     try:
-        example = _decode_rich(raw)
+        example = decode(raw)
     except _ERRORS:
         return None
     contents = example.contents
@@ -112,9 +150,7 @@ def _rich_example(raw: bytes, limits: Limits) -> tuple[Any, int] | None:
         chars = 0
         for part in turn.parts:
             text, file = part.text, part.fileData
-            kinds = ((text is not UNSET) + (file is not UNSET) + (part.functionCall is not UNSET)
-                     + (part.functionResponse is not UNSET))
-            if kinds != 1:
+            if _part_kinds(part) != 1:
                 return None
             if text is not UNSET:
                 chars += len(text)
@@ -136,7 +172,7 @@ def _rich_example(raw: bytes, limits: Limits) -> tuple[Any, int] | None:
         media.check(limits)
     except InvalidExample:
         return None
-    return example, media.files
+    return example, media.files, encode
 
 
 def fast_text_example(raw: bytes, limits: Limits) -> TextExample | None:

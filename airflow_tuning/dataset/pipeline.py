@@ -12,6 +12,7 @@ examples from reordered or re-split source files give the same hash, hence the s
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import os
@@ -40,13 +41,19 @@ from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.outliers import LengthTracker
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
 from airflow_tuning.dataset.sniff import SniffedStream
-from airflow_tuning.dataset.split import DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_MAX, ValidationSelector
+from airflow_tuning.dataset.split import (
+    DEFAULT_VALIDATION_FRACTION,
+    DEFAULT_VALIDATION_MAX,
+    SplitSink,
+    ValidationSelector,
+)
 from airflow_tuning.dataset.tokens import stream_tokens
 from airflow_tuning.dataset.validation import (
     InvalidExample,
     check_example,
     check_vertex,
     encode_example,
+    encode_sorted,
     pair_example,
 )
 
@@ -55,6 +62,7 @@ log = logging.getLogger(__name__)
 HASH_VERSION = b"airflow-tuning/vertex-gemini-sft/1\n"
 ON_INVALID = ("fail", "skip")
 PROGRESS_EVERY = 1 << 14  # records between clock checks
+HASH_SLICE = 1 << 16  # example digests hashed per join
 _sha256 = hashlib.sha256
 _decode = msgspec.json.decode
 _DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
@@ -155,25 +163,22 @@ def prepare(sources: Sequence[Source], workdir: str, options: Options | None = N
     selector = method_scan.validation_selector(options, {s.effective_format for s in sources})
     try:
         with open(train_path, "wb", buffering=1 << 20) as train, \
-                open(candidates_path, "wb", buffering=1 << 20) as candidates:
-            sink = _SplitSink(train, candidates, selector)
+                open(candidates_path, "w+b", buffering=1 << 20) as candidates:
+            sink = SplitSink(train, candidates, selector)
             for source in sources:
                 scan.run(source, sink)
+            sink.flush()
             report = scan.report
             _enforce_policy(report, options)
-            chosen = selector.select(report.examples)
-            train_count = sink.train_count
-            validation_count = 0
-        if selector.keys:
-            with open(candidates_path, "rb") as side, open(train_path, "ab", buffering=1 << 20) as train, \
-                    open(validation_path, "wb", buffering=1 << 20) as validation:
-                for key, line in zip(selector.keys, side, strict=True):
-                    if key in chosen:
-                        validation.write(line)
-                        validation_count += 1
-                    else:
-                        train.write(line)
-                        train_count += 1
+            kept = sink.kept()
+            # Everything is training when the validation set would take every example.
+            chosen = {key for key, _ in kept} if len(kept) < report.examples else set()
+            train_count, validation_count = sink.train_count, 0
+            with open(validation_path, "wb") as validation:
+                for key, line in kept:
+                    (validation if key in chosen else train).write(line + b"\n")
+                    validation_count += key in chosen
+                    train_count += key not in chosen
     except BaseException:
         for path in (train_path, candidates_path, validation_path):
             _remove(path)
@@ -218,10 +223,17 @@ def _enforce_policy(report: ValidationReport, options: Options) -> None:
 
 def _dataset_hash(keys: set[bytes], validation: set[bytes]) -> str:
     """SHA-256 over the sorted example digests, each tagged with its side: order-independent, split-aware."""
+    ordered = sorted(keys)
+    marks = sorted(bisect.bisect_left(ordered, key) for key in validation)
     digest = _sha256(HASH_VERSION)
-    for key in sorted(keys):
-        digest.update(key)
-        digest.update(b"V" if key in validation else b"T")
+    # Every key is 16 bytes: a slice of keys is tagged "T" in one join, then its few validation tags are set
+    # in place; slices keep the extra memory small next to the keys themselves.
+    for start in range(0, len(ordered), HASH_SLICE):
+        tagged = bytearray(b"T".join(ordered[start:start + HASH_SLICE]))
+        tagged.append(ord("T"))
+        for index in marks[bisect.bisect_left(marks, start):bisect.bisect_left(marks, start + HASH_SLICE)]:
+            tagged[(index - start) * 17 + 16] = ord("V")
+        digest.update(tagged)
     return digest.hexdigest()
 
 
@@ -230,23 +242,6 @@ def _remove(path: str) -> None:
         os.remove(path)
     except FileNotFoundError:
         pass
-
-
-class _SplitSink:
-    __slots__ = ("train", "candidates", "selector", "train_count")
-
-    def __init__(self, train: Any, candidates: Any, selector: ValidationSelector) -> None:
-        self.train, self.candidates, self.selector = train, candidates, selector
-        self.train_count = 0
-
-    def add(self, line: bytes, key: bytes) -> None:
-        if self.selector.offer(key):
-            self.candidates.write(line)
-            self.candidates.write(b"\n")
-        else:
-            self.train.write(line)
-            self.train.write(b"\n")
-            self.train_count += 1
 
 
 class _Scan:
@@ -260,7 +255,7 @@ class _Scan:
         self.started = time.monotonic()
         self.last_progress = self.started
 
-    def run(self, source: Source, sink: _SplitSink | None) -> None:
+    def run(self, source: Source, sink: SplitSink | None) -> None:
         fmt = source.effective_format
         if method_scan.scanned(self, source, fmt, sink):  # an unknown format, or preference / prompt data
             return
@@ -283,7 +278,7 @@ class _Scan:
         where = f"line {line}" if source.display == "" else f"{source.display or source.name}:{line}"
         self.report.add_warning(f"{where}: the key {key!r} appears twice in one object; the last value is used")
 
-    def _loop(self, source: Source, stats: SourceStats, records: Any, fmt: str, sink: _SplitSink | None,
+    def _loop(self, source: Source, stats: SourceStats, records: Any, fmt: str, sink: SplitSink | None,
               stream: Any) -> None:
         # The hot loop, run once per line of files that can hold millions: counters live in locals and are
         # written back at the end, and the common case (a JSON line holding a Vertex example) takes the
@@ -305,20 +300,21 @@ class _Scan:
                 try:
                     typed = fast(payload, limits) if fast is not None else None
                     if typed is not None:
-                        example, files = typed
+                        example, files, encode = typed
                         kind = "vertex"
                     else:
                         try:
                             obj = decode(payload)
                         except _DECODE_ERRORS as err:
                             raise InvalidExample(explain_bad_json(payload, err)) from None
+                        encode = encode_sorted
                         if vertex_first and type(obj) is dict and "contents" in obj:
                             example, files = check_vertex(obj, limits)
                             kind = "vertex"
                         else:
                             example, files, kind = check_example(obj, limits, expect=expect,
                                                                  system_instruction=instruction)
-                    line, tokens = encode_example(example, files, limits)
+                    line, tokens = encode_example(example, files, limits, encode)
                 except InvalidExample as err:
                     report.add_problem(stats, number, str(err), display=source.display)
                     continue

@@ -11,8 +11,14 @@ If the manifest for the hash already exists, nothing is uploaded and the result 
 No partial or unverified object ever sits at a final name: each file is streamed into a resumable upload
 session at ``prefix/_tmp/<uuid>`` with its CRC32C declared (the service refuses a mismatch), the CRC32C
 and size the service reports are compared with the local ones, and only then is the object rewritten to
-its final name and the temporary object deleted. Generation preconditions are not used (the offline
-storage emulator ignores them); content addressing makes a concurrent duplicate publish harmless.
+its final name (a server-side copy: the bytes are not sent again) and the temporary object deleted.
+
+The training file, nearly all of the bytes, can be sent while it is being validated (``staging``): its
+session is finalized only once the data proved valid and its hash is known, and cancelled otherwise (an
+unfinalized session creates no object), also when the dataset is already published.
+
+Generation preconditions are not used (the offline storage emulator ignores them); content addressing
+makes a concurrent duplicate publish harmless.
 
 The client is passed in (``google.cloud.storage.Client``); nothing here imports Airflow.
 """
@@ -26,6 +32,8 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +41,7 @@ from airflow_tuning.common.retry import RetryPolicy
 from airflow_tuning.common.storage_errors import BucketNotFoundError
 from airflow_tuning.dataset.pipeline import PreparedDataset
 from airflow_tuning.dataset.sources import split_gs_uri
+from airflow_tuning.dataset.staged_upload import StagedFile, StagedUploadError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +59,7 @@ class PublishError(RuntimeError):
     """An upload could not be completed or verified; no object was published under a final name."""
 
 
-__all__ = ["BucketNotFoundError", "PublishError", "publish"]
+__all__ = ["BucketNotFoundError", "PublishError", "publish", "staging"]
 
 
 @dataclass(frozen=True)
@@ -78,11 +87,42 @@ class Destination:
         return f"gs://{self.bucket}/{name}"
 
 
-def publish(client: Any, prepared: PreparedDataset, destination: str, *, retry: Any = None) -> dict[str, Any]:
+@contextmanager
+def staging(client: Any, destination: str, workdir: str, *, chunk_size: int | None = None) -> Iterator[StagedFile]:
+    """Start sending ``workdir``/train.jsonl to ``destination``'s temporary area as ``prepare`` writes it.
+
+    Pass the result to ``publish(staged=...)``. Leaving the block without ``publish`` having finalized it
+    (invalid data, any exception) cancels the session: nothing is created in the bucket.
+    """
+    dest = Destination.parse(destination)
+    bucket = client.bucket(dest.bucket)
+    train = os.path.join(workdir, "train.jsonl")
+    if os.path.exists(train):  # left by an earlier run: prepare rewrites it, and only new bytes may be followed
+        os.remove(train)
+    staged = StagedFile.start(bucket, train, dest.name(TMP_DIR), JSONL_TYPE, chunk_size=chunk_size)
+    try:
+        yield staged
+    finally:
+        staged.abandon()
+
+
+def publish(client: Any, prepared: PreparedDataset, destination: str, *, retry: Any = None,
+            staged: StagedFile | None = None) -> dict[str, Any]:
     """Upload ``prepared`` under ``destination`` unless that exact dataset is already there.
 
-    Returns the result the operator pushes to XCom (URIs, counts, ``sha256``, ``changed``).
+    ``staged``: the training file already on its way (``staging``); it is finalized here, or cancelled
+    when the dataset is already published. Returns the result the operator pushes to XCom (URIs, counts,
+    ``sha256``, ``changed``).
     """
+    try:
+        return _publish(client, prepared, destination, retry, staged)
+    finally:
+        if staged is not None:
+            staged.abandon()  # a no-op once finalized
+
+
+def _publish(client: Any, prepared: PreparedDataset, destination: str, retry: Any,
+             staged: StagedFile | None) -> dict[str, Any]:
     dest = Destination.parse(destination)
     folder = prepared.sha256[:HASH_CHARS]
     names = {kind: dest.name(folder, f"{kind}.jsonl") for kind in ("train", "validation")}
@@ -107,7 +147,10 @@ def publish(client: Any, prepared: PreparedDataset, destination: str, *, retry: 
     if prepared.validation is not None:
         uploads.append(("validation", prepared.validation.path))
     for kind, path in uploads:
-        files[kind] = publish_file(bucket, path, names[kind], dest.name(TMP_DIR), JSONL_TYPE, kwargs)
+        if kind == "train" and staged is not None:
+            files[kind] = _publish_staged(bucket, staged, names[kind], kwargs)
+        else:
+            files[kind] = publish_file(bucket, path, names[kind], dest.name(TMP_DIR), JSONL_TYPE, kwargs)
         files[kind]["uri"] = dest.uri(names[kind])
     manifest = {
         **prepared.manifest(),
@@ -179,21 +222,47 @@ def publish_file(bucket: Any, path: str, final_name: str, tmp_prefix: str, conte
                 f"gs://{bucket.name}/{tmp.name}: the service stored {tmp.size} bytes with CRC32C {tmp.crc32c}, "
                 f"expected {size} bytes with CRC32C {crc32c}"
             )
-        final = bucket.blob(final_name)
-        token = None
-        while True:
-            token, _done, _total = final.rewrite(tmp, token=token, **kwargs)
-            if token is None:
-                break
-        if final.crc32c != crc32c:
-            final.delete(**kwargs)
-            raise PublishError(f"gs://{bucket.name}/{final_name}: CRC32C changed during the copy; deleted")
+        generation = _promote(bucket, tmp, final_name, crc32c, kwargs)
     finally:
         _delete_quietly(tmp, kwargs)
     elapsed = max(time.monotonic() - started, 1e-6)
     log.info("uploaded gs://%s/%s: %s bytes in %.1f s (%.1f MB/s)", bucket.name, final_name, f"{size:,}",
              elapsed, size / elapsed / 1e6)
-    return {"size": size, "crc32c": crc32c, "generation": final.generation}
+    return {"size": size, "crc32c": crc32c, "generation": generation}
+
+
+def _publish_staged(bucket: Any, staged: StagedFile, final_name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Finalize the staged training file and give it its content-addressed name (a server-side copy)."""
+    from google.api_core.exceptions import NotFound
+
+    try:
+        try:
+            facts = staged.finish()
+        except StagedUploadError as err:
+            if isinstance(err.__cause__, NotFound):
+                raise BucketNotFoundError(bucket.name) from None
+            raise PublishError(str(err)) from err
+        current = bucket.get_blob(final_name, **kwargs)
+        if current is not None and current.crc32c == facts["crc32c"] and current.size == facts["size"]:
+            log.info("gs://%s/%s already holds these bytes: kept", bucket.name, final_name)
+            return {**facts, "generation": current.generation}
+        return {**facts, "generation": _promote(bucket, staged.blob, final_name, facts["crc32c"], kwargs)}
+    finally:
+        _delete_quietly(staged.blob, kwargs)
+
+
+def _promote(bucket: Any, tmp: Any, final_name: str, crc32c: str, kwargs: dict[str, Any]) -> Any:
+    """Copy the verified temporary object to its final name on the server; return the new generation."""
+    final = bucket.blob(final_name)
+    token = None
+    while True:
+        token, _done, _total = final.rewrite(tmp, token=token, **kwargs)
+        if token is None:
+            break
+    if final.crc32c != crc32c:
+        final.delete(**kwargs)
+        raise PublishError(f"gs://{bucket.name}/{final_name}: CRC32C changed during the copy; deleted")
+    return final.generation
 
 
 def _open_session(blob: Any, content_type: str, size: int) -> str:

@@ -14,8 +14,10 @@ examples.
 from __future__ import annotations
 
 import heapq
+import os
 from array import array
 from collections.abc import Iterable
+from typing import Any
 
 RANK_SCALE = 1 << 64
 DEFAULT_VALIDATION_FRACTION = 0.1
@@ -75,3 +77,69 @@ def split_keys(keys: Iterable[bytes], validation_fraction: float, validation_max
         selector.offer(key)
     validation = selector.select(len(keys))
     return {key for key in keys if key not in validation}, validation
+
+
+class SplitSink:
+    """Writes the split as the data streams by: training lines at once (one write per MiB of them), validation
+    candidates to a side file, keeping only the ``validation_max`` best-ranked so far.
+
+    A candidate pushed out of those by a better-ranked one can never be chosen (the cut-off only falls), so it
+    is read back and written to training right away; at the end only the kept candidates are left to place
+    (``kept``). The training file therefore grows while the data is read, which lets it be uploaded meanwhile,
+    and the side file holds a few thousand lines however large the data. The chosen set is the one
+    ``ValidationSelector`` picks: the ``validation_max`` smallest ranks, the earlier arrival first on a tie.
+    """
+
+    __slots__ = ("train", "candidates", "limit", "train_count", "cut", "pending", "pending_bytes", "heap",
+                 "offset", "seq")
+    BATCH_BYTES = 1 << 20
+
+    def __init__(self, train: Any, candidates: Any, selector: ValidationSelector) -> None:
+        self.train, self.candidates = train, candidates
+        self.limit = selector.validation_max
+        self.train_count = 0
+        # rank(key) < threshold, compared as bytes: the rank is the key's first 8 bytes, big-endian
+        self.cut = selector.threshold.to_bytes(8, "big")
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+        self.heap: list[tuple[int, int, int, int, bytes]] = []  # (-rank, -arrival, offset, length, key)
+        self.offset = self.seq = 0
+
+    def add(self, line: bytes, key: bytes) -> None:
+        if key < self.cut:
+            value = rank(key)
+            heap = self.heap
+            if len(heap) < self.limit:
+                heapq.heappush(heap, self._keep(value, line, key))
+                return
+            if value < -heap[0][0]:  # better than the worst kept: it stays, the worst becomes training
+                _, _, offset, length, _ = heapq.heappushpop(heap, self._keep(value, line, key))
+                line = self._read_back(offset, length)
+        self.pending.append(line)
+        self.pending_bytes += len(line)
+        if self.pending_bytes >= self.BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.pending.append(b"")
+            self.train.write(b"\n".join(self.pending))
+            self.train_count += len(self.pending) - 1
+            self.pending, self.pending_bytes = [], 0
+
+    def kept(self) -> list[tuple[bytes, bytes]]:
+        """(key, line) of the kept candidates, in arrival order."""
+        return [(key, self._read_back(offset, length)) for _, _, offset, length, key in
+                sorted(self.heap, key=lambda entry: entry[2])]
+
+    def _keep(self, value: int, line: bytes, key: bytes) -> tuple[int, int, int, int, bytes]:
+        self.candidates.write(line)
+        self.candidates.write(b"\n")
+        entry = (-value, -self.seq, self.offset, len(line), key)
+        self.offset += len(line) + 1
+        self.seq += 1
+        return entry
+
+    def _read_back(self, offset: int, length: int) -> bytes:
+        self.candidates.flush()
+        return os.pread(self.candidates.fileno(), length, offset)

@@ -12,6 +12,7 @@ Checks raise ``InvalidExample`` with a reason meant for a person: it names the f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -29,7 +30,10 @@ _FUNCTION_KEYS = {"functionCall": frozenset({"name", "args", "id"}),
 PAIR_INPUT_KEYS = ("input", "text_input")
 # Characters that str.splitlines() and some JSONL readers treat as line breaks, though JSON allows them raw.
 _LINE_BREAKS = {ch: f"\\u{ord(ch):04x}" for ch in "\u0085\u2028\u2029"}
-_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+encode_sorted = msgspec.json.Encoder(order="sorted").encode
+# For typed examples whose fields are declared in sorted order and hold no free-form objects: the same bytes
+# as ``encode_sorted``, at half the cost (nothing to sort at run time).
+encode_declared = msgspec.json.Encoder().encode
 
 
 class InvalidExample(ValueError):
@@ -185,7 +189,8 @@ def check_vertex(obj: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], i
     return obj, media.files
 
 
-def encode_example(example: Any, files: int, limits: Limits) -> tuple[bytes, int]:
+def encode_example(example: Any, files: int, limits: Limits, encode: Callable[[Any], bytes] = encode_sorted
+                   ) -> tuple[bytes, int]:
     """The canonical line (sorted keys, compact, UTF-8, no newline) and its token estimate, checked.
 
     U+0085, U+2028 and U+2029 are written as escapes so that every JSONL reader sees one example per line.
@@ -193,7 +198,7 @@ def encode_example(example: Any, files: int, limits: Limits) -> tuple[bytes, int
     Tokens are estimated from the line itself: about 4 bytes of JSON per token, plus a fixed cost per
     attached file. Cheap, and on the safe side for the per-example limit.
     """
-    line = _encode_sorted(example)
+    line = encode(example)
     if not line.isascii() and (b"\xe2" in line or b"\xc2" in line):  # their UTF-8 lead bytes
         line = _escape_line_breaks(line)
     tokens = len(line) // 4 + files * TOKENS_PER_MEDIA_PART

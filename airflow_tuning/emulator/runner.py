@@ -69,13 +69,14 @@ class Emulator:
     def start(self) -> Emulator:
         from gcp_storage_emulator.server import create_server
 
-        from airflow_tuning.emulator import proto_check
+        from airflow_tuning.emulator import gcs_backend, proto_check
         from airflow_tuning.emulator.app import build_context, create_app
         from airflow_tuning.emulator.server_thread import ServerThread, bind
         from airflow_tuning.emulator.state import Config, Store
         from airflow_tuning.emulator.storage_front import StorageFront
 
         proto_check.load()
+        gcs_backend.patch()
         # gcp-storage-emulator logs every request at INFO; its errors still show.
         logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
         # The backend listens on a private loopback port; clients reach it through the storage front.
@@ -165,6 +166,15 @@ class Emulator:
         return self._admin("POST", "/config", values)
 
     # -- storage --------------------------------------------------------------------------------------
+    def uploads(self) -> list[dict[str, Any]]:
+        """Every resumable upload session the storage front saw: bucket, object name and state
+        (``open``, ``finalized`` or ``cancelled``)."""
+        import httpx
+
+        response = httpx.get(f"{self.storage_url}/_emulator/uploads", timeout=30)
+        response.raise_for_status()
+        return response.json()["uploads"]
+
     def storage_client(self) -> Any:
         """A google-cloud-storage client on the emulated GCS."""
         if self._storage_client is None:

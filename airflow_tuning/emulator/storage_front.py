@@ -11,7 +11,12 @@ absent" (``if_generation_match=0``) holds under any concurrency, as it does on G
 - reads answer 412 when an ``ifGenerationMatch`` / ``ifMetagenerationMatch`` fails and 304 when an
   ``...NotMatch`` fails;
 - object and bucket listings honour ``maxResults`` and ``pageToken`` (items and prefixes share a page, in
-  name order, as GCS pages them).
+  name order, as GCS pages them);
+- a resumable upload session can be cancelled: ``DELETE`` on the session URI answers 499 and the session
+  accepts nothing more (404), as Cloud Storage documents; its object is never created.
+
+Every resumable session and what became of it (open, finalized, cancelled) is listed at
+``GET /_emulator/uploads``, for tests that must prove an upload was never finalized.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ _UPLOAD = re.compile(r"^/upload/storage/v1/b/([^/]+)/o$")
 _LIST_OBJECTS = re.compile(r"^/storage/v1/b/([^/]+)/o$")
 _LIST_BUCKETS = "/storage/v1/b"
 NOT_MET = "At least one of the pre-conditions you specified did not hold."
+UPLOADS_PATH = "/_emulator/uploads"
+CANCELLED = 499  # Cloud Storage's answer to DELETE on a resumable session URI
 
 
 class PreconditionFailed(Exception):
@@ -135,6 +142,7 @@ class StorageFront:
         self._turn: asyncio.Lock | None = None
         self._client: Any = None
         self._uploads: dict[str, tuple[str, str]] = {}  # resumable upload id -> (bucket, object)
+        self._upload_states: dict[str, str] = {}  # resumable upload id -> open | finalized | cancelled
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -170,6 +178,22 @@ class StorageFront:
                         evaluate(conditions, live, read=method == "GET")
                     except PreconditionFailed as failed:
                         return _error(failed.status, NOT_MET, "conditionNotMet")
+        if path == UPLOADS_PATH and method == "GET":
+            records = [{"upload_id": upload_id, "bucket": bucket, "name": name,
+                        "state": self._upload_states.get(upload_id, "open")}
+                       for upload_id, (bucket, name) in self._uploads.items()]
+            return Response(json.dumps({"uploads": records}), media_type="application/json")
+        upload_id = query.get("upload_id") if _UPLOAD.match(path) else None
+        if upload_id is not None:
+            state = self._upload_states.get(upload_id)
+            if method == "DELETE":
+                if upload_id not in self._uploads or state == "finalized":
+                    return _error(404, "No such upload session.", "notFound")
+                self._upload_states[upload_id] = "cancelled"
+                await self._forward(request, raw_path, body)  # the backend drops what it received
+                return Response(status_code=CANCELLED)
+            if state == "cancelled":
+                return _error(404, "The upload session was cancelled.", "notFound")
         listing = None
         if method == "GET" and (path == _LIST_BUCKETS or _LIST_OBJECTS.match(path)):
             listing = "items"
@@ -185,6 +209,8 @@ class StorageFront:
             return Response(json.dumps(page), media_type="application/json")
         if method == "POST" and query.get("uploadType") == "resumable" and "location" in upstream_headers:
             self._remember_upload(upstream_headers["location"], path, query, request.headers, body)
+        if upload_id is not None and method == "PUT" and status in (200, 201):
+            self._upload_states[upload_id] = "finalized"
         headers = {k: v for k, v in upstream_headers.items() if k.lower() not in _HOP_BY_HOP}
         return Response(content, status_code=status, headers=headers)
 

@@ -147,7 +147,7 @@ class UploadDatasetOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_tuning.dataset import CsvColumns, DatasetValidationError, Limits, Options, prepare
-        from airflow_tuning.dataset.publish import BucketNotFoundError, Destination, publish
+        from airflow_tuning.dataset.publish import BucketNotFoundError, Destination, publish, staging
 
         problems = text_argument_problems(
             self, ("destination", "system_instruction", "input_column", "output_column"),
@@ -184,7 +184,9 @@ class UploadDatasetOperator(BaseOperator):
         self._lineage_sources = [s.name for s in sources]
         self.log.info("Reading %d source(s): %s", len(sources), ", ".join(s.name for s in sources[:10])
                       + (" ..." if len(sources) > 10 else ""))
-        with tempfile.TemporaryDirectory(prefix="airflow-tuning-dataset-", dir=self.workdir) as workdir:
+        storage = hook.get_storage_client()
+        with tempfile.TemporaryDirectory(prefix="airflow-tuning-dataset-", dir=self.workdir) as workdir, \
+                staging(storage, self.destination, workdir) as staged:  # sent while validated; cancelled unless valid
             try:
                 prepared = prepare(sources, workdir, options, progress=self._log_progress)
             except DatasetValidationError as err:
@@ -200,7 +202,7 @@ class UploadDatasetOperator(BaseOperator):
                           prepared.train.examples, prepared.validation.examples if prepared.validation else 0,
                           prepared.sha256)
             try:
-                result = publish(hook.get_storage_client(), prepared, self.destination, retry=hook.api_core_retry)
+                result = publish(storage, prepared, self.destination, retry=hook.api_core_retry, staged=staged)
             except BucketNotFoundError as err:
                 raise AirflowFailException(err.advice(emulated=hook.settings.is_emulated)) from None
         self.log.info("%s: %s", "Published" if result["changed"] else "Unchanged, nothing uploaded",

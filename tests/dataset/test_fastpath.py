@@ -128,7 +128,7 @@ def test_rich_fast_path_agrees_with_the_general_rules(preset):
             continue
         rich += fast[1] > 0 or b"function" in raw
         assert fast[1] == files
-        assert encode_example(fast[0], fast[1], limits) == encode_example(example, files, limits), raw[:200]
+        assert encode_example(fast[0], fast[1], limits, fast[2]) == encode_example(example, files, limits), raw[:200]
     assert rich >= (20 if preset == "vertex" else 0)
     for declined in RICH_DECLINED:
         raw = json.dumps(declined).encode()

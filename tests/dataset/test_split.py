@@ -62,3 +62,31 @@ def test_selector_keeps_the_smallest_ranks():
     assert validation == set(keys[:4]) and train == set(keys[4:])
     with pytest.raises(ValueError):
         ValidationSelector(0.5, -1)
+
+
+@pytest.mark.parametrize(("fraction", "cap", "count"), [(0.1, 256, 5_000), (0.5, 20, 300), (0.3, 0, 100),
+                                                        (0.9, 50, 40), (0.999, 1_000, 3)])
+def test_the_streaming_sink_chooses_what_the_selector_chooses(tmp_path, fraction, cap, count):
+    import hashlib
+
+    from airflow_tuning.dataset.split import SplitSink, ValidationSelector
+
+    lines = [f'{{"n": {i}}}'.encode() for i in range(count)]
+    keys = [hashlib.sha256(line).digest()[:16] for line in lines]
+    selector = ValidationSelector(fraction, cap)
+    with open(tmp_path / "train", "wb") as train, open(tmp_path / "side", "w+b") as side:
+        sink = SplitSink(train, side, selector)
+        for line, key in zip(lines, keys, strict=True):
+            sink.add(line, key)
+        sink.flush()
+        kept = sink.kept()
+    reference = ValidationSelector(fraction, cap)
+    for key in keys:
+        reference.offer(key)
+    expected = reference.select(count)
+    kept_keys = [key for key, _ in kept]
+    assert (set(kept_keys) if len(kept) < count else set()) == expected
+    assert kept_keys == [key for key in keys if key in set(kept_keys)]  # arrival order
+    written = (tmp_path / "train").read_bytes().split(b"\n")[:-1]
+    assert sorted(written + [line for _, line in kept]) == sorted(lines)  # every line exactly once
+    assert sink.train_count == len(written) == count - len(kept)
