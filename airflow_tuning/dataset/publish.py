@@ -25,7 +25,6 @@ The client is passed in (``google.cloud.storage.Client``); nothing here imports 
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import logging
@@ -41,7 +40,7 @@ from airflow_tuning.common.retry import RetryPolicy
 from airflow_tuning.common.storage_errors import BucketNotFoundError
 from airflow_tuning.dataset.pipeline import PreparedDataset
 from airflow_tuning.dataset.sources import split_gs_uri
-from airflow_tuning.dataset.staged_upload import StagedFile, StagedUploadError
+from airflow_tuning.dataset.staged_upload import StagedFile, StagedUploadError, file_crc32c
 
 log = logging.getLogger(__name__)
 
@@ -188,17 +187,6 @@ def _read_manifest(bucket: Any, name: str, kwargs: dict[str, Any]) -> dict[str, 
         return json.loads(blob.download_as_bytes(**kwargs))
     except ValueError as err:
         raise PublishError(f"gs://{bucket.name}/{name} is not a valid manifest: {err}") from None
-
-
-def file_crc32c(path: str) -> str:
-    """Base64 CRC32C of a file, as Cloud Storage reports it."""
-    import google_crc32c
-
-    checksum = google_crc32c.Checksum()
-    with open(path, "rb") as fh:
-        while block := fh.read(8 << 20):
-            checksum.update(block)
-    return base64.b64encode(checksum.digest()).decode("ascii")
 
 
 def publish_file(bucket: Any, path: str, final_name: str, tmp_prefix: str, content_type: str,

@@ -74,7 +74,7 @@ class StagedFile:
             self._cancel()
             raise StagedUploadError(f"upload of {self.path} failed: {self._error}") from self._error
         size = os.path.getsize(self.path)
-        crc32c = _file_crc32c(self.path)  # read back from the page cache: about 10 GB/s
+        crc32c = file_crc32c(self.path)  # read back from the page cache: about 10 GB/s
         self.blob.reload()
         if self.sent != size or self.blob.size != size or self.blob.crc32c != crc32c:
             raise StagedUploadError(
@@ -162,7 +162,8 @@ def _as_api_error(err: BaseException) -> BaseException:
     return err
 
 
-def _file_crc32c(path: str) -> str:
+def file_crc32c(path: str) -> str:
+    """Base64 CRC32C of a file, as Cloud Storage reports it."""
     import google_crc32c
 
     checksum = google_crc32c.Checksum()
