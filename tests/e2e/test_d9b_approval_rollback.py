@@ -62,13 +62,34 @@ def _champion(hook) -> str | None:
     return found["version"] if found else None
 
 
-def _wait_for_approval_step(rest, run_id: str) -> dict:
+def _wait_for_approval_step(rest, run_id: str, stack=None) -> dict:
     def parked():
         states = _states(rest, DAG_ID, run_id)
         assert states.get("promote") not in ("success", "failed"), states
         return states.get("approve") in WAITING and states
 
-    return wait_until(parked, 420, f"{run_id} to wait for approval", interval=1.0)
+    states = wait_until(parked, 420, f"{run_id} to wait for approval", interval=1.0)
+    if stack is not None:
+        _wait_paused_try_settled(stack, run_id)
+    return states
+
+
+def _wait_paused_try_settled(stack, run_id: str) -> None:
+    """Until the scheduler has processed the executor's event for the try that paused for input.
+
+    A person takes seconds to answer. An answer sent within about a second of the pause can reach Airflow
+    3.3 before the scheduler has handled that try's executor event; the scheduler then sees the resumed task
+    queued while its executor reports the paused try done, and fails the task ("state changed externally").
+    That is Airflow's race, not the provider's, so the drill answers once the scheduler's log shows the event.
+    """
+    marker = f"task_id='approve', run_id='{run_id}'"
+    log = stack.root / "scheduler.log"
+
+    def settled() -> bool:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return any("Received executor event" in line and marker in line for line in text.splitlines())
+
+    wait_until(settled, 120, f"the scheduler to handle the paused try of {run_id}", interval=0.5)
 
 
 @pytest.mark.drill(name="9b approval: wait without a slot, approve, reject, rollback")
@@ -126,7 +147,7 @@ def test_approval_then_rejection_then_rollback(e2e_stack, drill, registry, brows
 
     # 2. Rejected: promotion skipped, the alias stays.
     rejected_run = rest.trigger(DAG_ID, CONF)["dag_run_id"]
-    _wait_for_approval_step(rest, rejected_run)
+    _wait_for_approval_step(rest, rejected_run, e2e_stack)
     _respond(rest, rejected_run, "Reject")
     rest.wait_run(DAG_ID, rejected_run, timeout=300)
     states = _states(rest, DAG_ID, rejected_run)
