@@ -115,11 +115,7 @@ def e2e_stack(e2e_topology: str, _stack_pool: StackPool):
 @pytest.fixture
 def drill(request: pytest.FixtureRequest, e2e_stack):
     """The drill's table row; jobs created are counted from the emulator unless the drill sets them."""
-    marker = request.node.get_closest_marker("drill")
-    name = (marker.kwargs.get("name") if marker else None) or request.node.name
-    record = DrillRecord(drill=name, test=request.node.nodeid, topology=e2e_stack.topology)
-    request.node.stash[_record_key] = record
-    _records.append(record)
+    record = _new_record(request, e2e_stack.topology)
     before = e2e_stack.emulator.stats()["jobs_created"]
     started = time.monotonic()
     try:
@@ -132,6 +128,26 @@ def drill(request: pytest.FixtureRequest, e2e_stack):
                 record.jobs_created = e2e_stack.emulator.stats()["jobs_created"] - before
         except Exception as err:  # the emulator itself may be what failed
             record.note(emulator_error=str(err))
+
+
+@pytest.fixture
+def standalone_drill(request: pytest.FixtureRequest):
+    """The table row of a drill that starts its own single-machine stack (jobs created: "-")."""
+    record = _new_record(request, "local")
+    started = time.monotonic()
+    try:
+        yield record
+    finally:
+        record.duration_s = time.monotonic() - started
+
+
+def _new_record(request: pytest.FixtureRequest, topology: str) -> DrillRecord:
+    marker = request.node.get_closest_marker("drill")
+    name = (marker.kwargs.get("name") if marker else None) or request.node.name
+    record = DrillRecord(drill=name, test=request.node.nodeid, topology=topology)
+    request.node.stash[_record_key] = record
+    _records.append(record)
+    return record
 
 
 @pytest.hookimpl(wrapper=True)

@@ -71,7 +71,8 @@ def _postgres_processes(log: str) -> list[psutil.Process]:
 @pytest.mark.local_only  # starts its own single-machine stack
 @pytest.mark.drill(name="9c make airflow: UI, own DAGs, loopback, Ctrl-C")
 @pytest.mark.timeout(900)
-def test_make_airflow_serves_the_ui_on_loopback_and_stops_on_ctrl_c(tmp_path: Path, browser_page):  # noqa: F811
+def test_make_airflow_serves_the_ui_on_loopback_and_stops_on_ctrl_c(tmp_path: Path, browser_page,  # noqa: F811
+                                                                    standalone_drill):
     mine = tmp_path / "my_dags"
     mine.mkdir()
     (mine / "my_first.py").write_text(MY_DAG)
