@@ -283,10 +283,15 @@ async def count_answers() -> list[tuple[str, float]]:
     return answered
 
 
+def rss_target_mb(triggers: int) -> float:
+    """150 MB per 1,000 triggers up to 1,000; 300 MB for any larger fleet (10,000 included)."""
+    return RSS_TARGET_MB_PER_1000 * triggers / 1000 if triggers <= 1000 else 300.0
+
+
 def report_steady(args: argparse.Namespace, result: dict[str, Any], common: dict[str, Any]) -> bool:
     n, compression, policy = args.triggers, args.compression, result["policy"]
     real_hours, cap = compression / 3600.0, result["policy"].max_poll_interval
-    rss_added, rss_target = result["rss_peak"] - result["rss_before"], RSS_TARGET_MB_PER_1000 * n / 1000
+    rss_added, rss_target = result["rss_peak"] - result["rss_before"], rss_target_mb(n)
     lag_ms = spread(result["lags"], 1000)
     emit(f"triggerer_rss_added_{n}_triggers", rss_added, "MB", f"<= {rss_target:g}", None,
          rss_before_mb=result["rss_before"], rss_peak_mb=result["rss_peak"], kb_per_trigger=1000 * rss_added / n,
@@ -332,7 +337,7 @@ def report_steady(args: argparse.Namespace, result: dict[str, Any], common: dict
 def report_restart(args: argparse.Namespace, result: dict[str, Any], common: dict[str, Any]) -> None:
     common = {**common, "compression": 1.0, "seconds": result["seconds"]}
     lags = result["lags"]
-    rss_target = RSS_TARGET_MB_PER_1000 * args.triggers / 1000 if args.triggers <= 1000 else 300.0
+    rss_target = rss_target_mb(args.triggers)
     emit(f"triggerer_restart_rss_added_{args.triggers}_triggers", result["rss_added"], "MB", f"<= {rss_target:g}",
          None, kb_per_trigger=1000 * result["rss_added"] / args.triggers, **common)
     emit(f"triggerer_restart_worst_loop_lag_{args.triggers}_triggers", 1000 * max(lags) if lags else None, "ms",
