@@ -17,9 +17,7 @@ from tests.e2e.harness.drills import (
     cancel_requests,
     create_requests,
     jobs_of,
-    ready_dag,
-    unique_label,
-    upload_training_data,
+    launch_runs,
     wait_until,
 )
 from tests.e2e.harness.facts import trigger_owners, triggerer_jobs, triggerers_that_ran
@@ -35,11 +33,7 @@ JOB_MS = 75_000
 @pytest.mark.timeout(900)
 def test_surviving_triggerer_adopts_the_killed_ones_triggers(e2e_stack, drill):
     rest, emulator = e2e_stack.rest, e2e_stack.emulator
-    upload_training_data(e2e_stack)
-    ready_dag(e2e_stack, DAG_ID)
-    label = unique_label("d10")
-    before = emulator.stats()
-    run_ids = [rest.trigger(DAG_ID, {"label": label, "duration_ms": JOB_MS})["dag_run_id"] for _ in range(RUNS)]
+    label, before, run_ids = launch_runs(e2e_stack, DAG_ID, "d10", RUNS, JOB_MS)
 
     def all_running() -> dict[str, int] | None:
         """Every wait owned by a triggerer (trigger table) that has started it (its trigger log exists)."""

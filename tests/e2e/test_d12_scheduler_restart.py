@@ -14,9 +14,7 @@ from tests.e2e.harness.drills import (
     cancel_requests,
     create_requests,
     jobs_of,
-    ready_dag,
-    unique_label,
-    upload_training_data,
+    launch_runs,
     wait_until,
 )
 from tests.e2e.harness.facts import trigger_owners
@@ -31,11 +29,7 @@ JOB_MS = 45_000
 @pytest.mark.timeout(900)
 def test_scheduler_restart_while_deferred_completes_every_run_once(e2e_stack, drill):
     rest, emulator = e2e_stack.rest, e2e_stack.emulator
-    upload_training_data(e2e_stack)
-    ready_dag(e2e_stack, DAG_ID)
-    label = unique_label("d12")
-    before = emulator.stats()
-    run_ids = [rest.trigger(DAG_ID, {"label": label, "duration_ms": JOB_MS})["dag_run_id"] for _ in range(RUNS)]
+    label, before, run_ids = launch_runs(e2e_stack, DAG_ID, "d12", RUNS, JOB_MS)
 
     def all_owned() -> bool:
         owners = trigger_owners(e2e_stack, DAG_ID, "tune", run_ids)

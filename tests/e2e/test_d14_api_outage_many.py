@@ -22,9 +22,7 @@ from tests.e2e.harness.drills import (
     cancel_requests,
     create_requests,
     jobs_of,
-    ready_dag,
-    unique_label,
-    upload_training_data,
+    launch_runs,
     wait_until,
 )
 from tests.e2e.harness.emulator_process import RETRY_EXTRAS
@@ -43,11 +41,7 @@ BUDGET_CALLS = RUNS * (MAX_TRANSIENT_ERRORS + 1) * RETRY_EXTRAS["retry_attempts"
 @pytest.mark.timeout(1500)
 def test_api_outage_longer_than_the_budget_orphans_nothing_and_pays_nothing_twice(e2e_stack, drill):
     rest, emulator = e2e_stack.rest, e2e_stack.emulator
-    upload_training_data(e2e_stack)
-    ready_dag(e2e_stack, DAG_ID)
-    label = unique_label("d14")
-    before = emulator.stats()
-    run_ids = [rest.trigger(DAG_ID, {"label": label, "duration_ms": JOB_MS})["dag_run_id"] for _ in range(RUNS)]
+    label, before, run_ids = launch_runs(e2e_stack, DAG_ID, "d14", RUNS, JOB_MS)
 
     def all_owned() -> dict | None:
         owners = trigger_owners(e2e_stack, DAG_ID, "tune", run_ids)

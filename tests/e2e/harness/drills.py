@@ -31,6 +31,22 @@ def upload_training_data(stack: AirflowStack) -> str:
     return stack.emulator.upload_text(bucket, name, (DATA / "train.jsonl").read_text())
 
 
+def launch_runs(stack: AirflowStack, dag_id: str, prefix: str, runs: int, duration_ms: int
+                ) -> tuple[str, dict[str, Any], list[str]]:
+    """Upload the sample data, ready ``dag_id`` and trigger ``runs`` runs whose jobs last ``duration_ms``.
+
+    Returns the runs' fresh label, the emulator's stats just before the first trigger, and the run ids.
+    """
+    assert stack.rest is not None
+    upload_training_data(stack)
+    ready_dag(stack, dag_id)
+    label = unique_label(prefix)
+    before = stack.emulator.stats()
+    run_ids = [stack.rest.trigger(dag_id, {"label": label, "duration_ms": duration_ms})["dag_run_id"]
+               for _ in range(runs)]
+    return label, before, run_ids
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
     deadline = time.monotonic() + timeout
     while True:
