@@ -70,7 +70,7 @@ def test_surviving_triggerer_adopts_the_killed_ones_triggers(e2e_stack, drill):
     after = emulator.stats()
     drill.note(
         killed=f"{victim} ({len(orphaned)} triggers)",
-        survivor=f"{survivor} ({len(by_triggerer[survivor_job])} triggers)",
+        survivor=f"{survivor} ({len(by_triggerer.get(survivor_job, []))} triggers before the kill)",
         adoption_s=round(adoption_s, 1),
     )
     e2e_stack.restore()
