@@ -153,8 +153,9 @@ def main() -> None:
          note="the same POSTs from a bare httpx client, no SDK, no scoring: the machine's floor right now")
     emit("evaluation_wall_time_1000_examples_200ms_c32_10pct_429", round(faulted_wall, 2), "s",
          f"<= {1.5 * wall:.2f}", round(wall, 2), injected_429=injected, load_average_1m=round(os.getloadavg()[0], 2),
-         note="backoff from the connection's default retry policy (1 s initial delay, jitter 1 s), waited outside "
-              "the concurrency limit; baseline: the fault-free run just before")
+         note="backoff from the connection's default retry policy (1 s initial delay, doubling, its 1 s jitter "
+              "taken off the delay: a first wait of 0-1 s), waited outside the concurrency limit; baseline: the "
+              "fault-free run just before")
     emit("evaluation_throttled_to_fault_free_ratio", round(faulted_wall / wall, 3), "x", "<= 1.5", 1.0)
     emit("evaluation_metrics_identical_under_429", faulted_metrics == metrics, "bool", True, None,
          metrics={k: round(v, 4) for k, v in metrics.items()})

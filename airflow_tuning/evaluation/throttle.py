@@ -7,6 +7,10 @@ it waits, waits only as long as the service asks (``Retry-After`` or ``google.rp
 asks nothing, the connection's retry policy says, and then takes the next free slot ahead of calls that
 have not started yet, so that retries do not pile up at the end of the run.
 
+When the service asks nothing, the policy's jitter is taken off its backoff rather than added to it (the
+first wait is 0-1 s with the default policy, not 1-2 s): the retries still spread out, and the calls
+refused in the last second of a batch, which decide its wall time, wait no longer than the backoff.
+
 The policy's exponential step is how throttled the *service* is, not how unlucky one call was: it is the
 number of refusals in a row across all calls since the last success (never more than the call's own
 attempt number). While most calls get through, a refused call waits the initial delay each time; when
@@ -110,9 +114,10 @@ class Throttle:
 
 def retry_delay(error: BaseException, policy: RetryPolicy, attempt: int) -> float:
     """The wait before retry number ``attempt`` (0-based): what the service asked, capped by the policy's
-    ``max_delay``; the policy's own backoff when it asked nothing."""
+    ``max_delay``; when it asked nothing, the policy's backoff with the jitter inside it
+    (:meth:`RetryPolicy.delay_within`), so that the last calls of a batch never wait past the backoff."""
     asked = asked_delay(error)
-    return policy.delay(attempt) if asked is None else min(asked, policy.max_delay)
+    return policy.delay_within(attempt) if asked is None else min(asked, policy.max_delay)
 
 
 async def call_with_retries(call: Callable[[], Awaitable[T]], throttle: Throttle, policy: RetryPolicy) -> T:

@@ -143,3 +143,16 @@ def test_the_wait_is_what_the_service_asks_capped_by_the_policy():
     assert retry_delay(too_long, policy, 0) == 10.0
     silent = _api_error(429, {"error": {"code": 429}})
     assert asked_delay(silent) is None and retry_delay(silent, policy, 1) == 2.0  # the policy's backoff
+
+
+def test_without_an_asked_delay_the_jitter_is_inside_the_backoff_never_past_it():
+    """The last calls of an evaluation decide its wall time: a silent 429 waits at most the policy's backoff."""
+    silent = _api_error(429, {"error": {"code": 429}})
+    policy = RetryPolicy()  # 1 s initial delay, 1 s jitter, doubling
+    first = [retry_delay(silent, policy, 0) for _ in range(2000)]
+    assert all(0.0 <= d <= 1.0 for d in first), (min(first), max(first))
+    assert min(first) < 0.25 and max(first) > 0.75, "the retries must still spread over the jitter"
+    third = [retry_delay(silent, policy, 2) for _ in range(2000)]
+    assert all(3.0 <= d <= 4.0 for d in third), (min(third), max(third))
+    capped = RetryPolicy(initial_delay=1.0, max_delay=5.0, jitter=10.0)
+    assert all(0.0 <= retry_delay(silent, capped, 8) <= 5.0 for _ in range(200))
