@@ -1,9 +1,8 @@
 """Typed decoders for the most common lines: Vertex examples spelled the canonical (camelCase) way.
 
 msgspec checks such a line's structure in C while decoding it, which saves much of the decode and check
-time. Text-only examples come first (most lines); examples with file parts, or with function parts,
-second. Anything
-else (snake_case spellings, ``tools``, pairs, any error at all) returns None and goes through
+time. Text-only examples come first (most lines), their texts copied as they are when they are already
+canonical (``verbatim``); examples with file parts, or with function parts, second. Anything else (snake_case spellings, ``tools``, pairs, any error at all) returns None and goes through
 ``validation.check_example``, which stays the authority on what is valid and on every error message. The
 fast path therefore only ever accepts a subset of what the general path accepts, and encodes to the same
 canonical bytes; the tests hold it to both.
@@ -19,6 +18,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.validation import FILE_URI_SCHEMES, InvalidExample, Media, encode_declared, encode_sorted
+from airflow_tuning.dataset.verbatim import UNSURE, VerbatimTextExample, verbatim_text_example
 
 # Emptiness and the role's value are checked by the decoder, in C; only the alternation is left to Python.
 _Text = Annotated[str, Meta(min_length=1)]
@@ -175,8 +175,15 @@ def _rich_example(raw: bytes, limits: Limits, decode: Callable[[bytes], Any], en
     return example, media.files, encode
 
 
-def fast_text_example(raw: bytes, limits: Limits) -> TextExample | None:
-    """The decoded example if ``raw`` is a valid text-only Vertex example within ``limits``, else None."""
+def fast_text_example(raw: bytes, limits: Limits) -> TextExample | VerbatimTextExample | None:
+    """The decoded example if ``raw`` is a valid text-only Vertex example within ``limits``, else None.
+
+    Its texts are copied as they are when they already read as the canonical encoder writes them (see
+    ``verbatim``); otherwise they are decoded into strings.
+    """
+    verbatim = verbatim_text_example(raw, limits)
+    if verbatim is not UNSURE:
+        return verbatim
     try:
         example = _decode(raw)
     except _ERRORS:

@@ -135,3 +135,89 @@ def test_rich_fast_path_agrees_with_the_general_rules(preset):
         assert fast_example(raw, limits) is None, raw[:200]
         with pytest.raises(InvalidExample):
             check_example(declined, limits)
+
+
+def _chat(user: str, model: str) -> dict:
+    return {"contents": [{"role": "user", "parts": [{"text": user}]}, {"role": "model", "parts": [{"text": model}]}]}
+
+
+# Texts already written as the canonical encoder writes them: copied byte for byte.
+CANONICAL_TEXTS = ['line one\\nline two', 'say \\"hi\\"', 'a \\\\ b', 'tab\\there', 'bell \\u0007 and \\u001f',
+                   'caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac', 'del \x7f', 'sep \xe2\x80\xa8 here', '\\\\u00e9 is text']
+# Valid, but spelled otherwise than the canonical encoder: decoded into strings first.
+OTHER_SPELLINGS = ['caf\\u00e9', 'a\\/b', 'tab\\u0009', 'upper \\u001F', 'emoji \\ud83d\\ude00', '\\u0041']
+
+
+def _raw_line(user_text: str) -> bytes:
+    return b'{"contents": [{"role": "user", "parts": [{"text": "' + user_text.encode("latin-1") + \
+        b'"}]}, {"role": "model", "parts": [{"text": "ok"}]}]}'
+
+
+@pytest.mark.parametrize("text", CANONICAL_TEXTS + OTHER_SPELLINGS)
+def test_texts_are_copied_only_when_already_canonical(text):
+    from airflow_tuning.dataset.verbatim import UNSURE, VerbatimTextExample, verbatim_text_example
+
+    limits = Limits.resolve("vertex")
+    raw = _raw_line(text)
+    verbatim = verbatim_text_example(raw, limits)
+    if text in CANONICAL_TEXTS:
+        assert type(verbatim) is VerbatimTextExample, raw
+    else:
+        assert verbatim is UNSURE, raw
+    fast = fast_text_example(raw, limits)
+    assert fast is not None, raw
+    example, files, _ = check_example(msgspec.json.decode(raw), limits)
+    assert encode_example(fast, 0, limits) == encode_example(example, files, limits), raw
+
+
+@pytest.mark.parametrize("value", ['5', 'null', 'true', '[]', '["a"]', '{}', '{"a": "b"}', '""', '-1', '1e3'])
+@pytest.mark.parametrize("spacing", [":", ": ", " :\t"])
+def test_a_text_that_is_not_a_non_empty_string_is_never_copied(value, spacing):
+    def line(user: str, instruction: str) -> bytes:
+        return ('{"contents": [{"role": "user", "parts": [{"text"' + spacing + user + '}]}, '
+                '{"role": "model", "parts": [{"text": "ok"}]}], '
+                '"systemInstruction": {"parts": [{"text"' + spacing + instruction + '}]}}').encode()
+
+    for raw in (line(value, '"s"'), line('"q"', value)):
+        for limits in (Limits.resolve("vertex"), Limits.resolve("gemini-api")):
+            assert fast_text_example(raw, limits) is None, raw
+        with pytest.raises(InvalidExample, match="non-empty"):
+            check_example(msgspec.json.decode(raw), Limits.resolve("vertex"))
+
+
+@pytest.mark.parametrize("bad", [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf"])
+def test_invalid_utf8_is_never_copied_and_the_general_path_names_the_line(tmp_path, bad):
+    from airflow_tuning.dataset import local_sources, validate
+
+    raw = _raw_line("before ").replace(b"before ", b"before " + bad)
+    assert fast_text_example(raw, Limits.resolve("vertex")) is None
+    good = json.dumps(_chat("q", "a")).encode()
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(good + b"\n" + raw + b"\n")
+    report = validate(local_sources([str(path)]))
+    assert report.invalid == 1 and report.valid == 1
+    assert any(problem.line == 2 for problem in report.problems), report.render()
+
+
+def test_random_texts_take_either_path_and_always_give_the_general_paths_bytes():
+    """Every character class the encoder treats specially, in every spelling a JSON writer may choose."""
+    rng = random.Random(11)
+    alphabet = ['a', ' ', '"', '\\', '/', '\n', '\t', '\x00', '\x1f', '\x7f', 'é', '東', '\u2028', '\u2029',
+                '\x85', '\U0001f600', '\ufeff']
+    limits = Limits.resolve("vertex")
+    copied = 0
+    from airflow_tuning.dataset.verbatim import VerbatimTextExample, verbatim_text_example
+
+    for i in range(600):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(3)]
+        record = _chat(texts[0], texts[1])
+        record["systemInstruction"] = {"parts": [{"text": texts[2]}]}
+        writer = i % 3
+        raw = (json.dumps(record, ensure_ascii=writer == 0).encode() if writer < 2
+               else msgspec.json.encode(record))
+        fast = fast_text_example(raw, limits)
+        assert fast is not None, raw
+        copied += type(verbatim_text_example(raw, limits)) is VerbatimTextExample
+        example, files, _ = check_example(msgspec.json.decode(raw), limits)
+        assert encode_example(fast, 0, limits) == encode_example(example, files, limits), raw
+    assert copied >= 100  # the copying path really runs
