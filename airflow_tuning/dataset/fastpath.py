@@ -2,7 +2,8 @@
 
 msgspec checks such a line's structure in C while decoding it, which saves much of the decode and check
 time. Text-only examples come first (most lines), their texts copied as they are when they are already
-canonical (``verbatim``); examples with file parts, or with function parts, second. Anything else (snake_case spellings, ``tools``, pairs, any error at all) returns None and goes through
+canonical (``verbatim``); examples with file parts, or with function parts, second. Anything else
+(snake_case spellings, ``tools``, pairs, any error at all) returns None and goes through
 ``validation.check_example``, which stays the authority on what is valid and on every error message. The
 fast path therefore only ever accepts a subset of what the general path accepts, and encodes to the same
 canonical bytes; the tests hold it to both.
