@@ -71,7 +71,9 @@ def verbatim_text_example(raw: bytes, limits: Limits) -> VerbatimTextExample | N
     try:
         example = _decode(raw)
     except _ERRORS:
-        return None  # a raw text accepts any JSON value: a line this decoder refuses has no str reading either
+        # A raw text accepts any JSON value, so fastpath's str-typed decoder would refuse this line too: it is
+        # not a typed text example, and the general path decides whether it is valid.
+        return None
     contents = example.contents
     turns = len(contents)
     if turns % 2 or (limits.single_turn and turns != 2):
