@@ -12,99 +12,20 @@ canonical bytes; the tests hold it to both.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET
 
+from airflow_tuning.dataset.example_shapes import MediaExample, RichExample, TextExample, VerbatimTextExample
+from airflow_tuning.dataset.formats import DECODE_ERRORS
 from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.validation import FILE_URI_SCHEMES, InvalidExample, Media, encode_declared, encode_sorted
-from airflow_tuning.dataset.verbatim import UNSURE, VerbatimTextExample, verbatim_text_example
-
-# Emptiness and the role's value are checked by the decoder, in C; only the alternation is left to Python.
-_Text = Annotated[str, Meta(min_length=1)]
-
-
-class _Part(Struct, forbid_unknown_fields=True):
-    text: _Text
-
-
-_Parts = Annotated[list[_Part], Meta(min_length=1)]
-
-
-class _Turn(Struct, forbid_unknown_fields=True):
-    parts: _Parts
-    role: Literal["user", "model"]
-
-
-class _Instruction(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    parts: _Parts
-    role: str | UnsetType = UNSET
-
-
-# Fields are declared in sorted order, so the default encoder writes the canonical (sorted-key) line.
-class TextExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    contents: Annotated[list[_Turn], Meta(min_length=1)]
-    systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815 - the API's field name
-
-
-class _FileData(Struct, forbid_unknown_fields=True):
-    fileUri: str  # noqa: N815 - the API's field names
-    mimeType: str  # noqa: N815
-
-
-class _FunctionCall(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    name: _Text
-    args: dict[str, Any] | UnsetType = UNSET
-    id: Any = UNSET
-
-
-class _FunctionResponse(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    name: _Text
-    response: dict[str, Any]
-    id: Any = UNSET
-
-
-class _AnyPart(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Exactly one field must be set; the decoder checks each field's shape, Python counts them."""
-
-    fileData: _FileData | UnsetType = UNSET  # noqa: N815
-    functionCall: _FunctionCall | UnsetType = UNSET  # noqa: N815
-    functionResponse: _FunctionResponse | UnsetType = UNSET  # noqa: N815
-    text: _Text | UnsetType = UNSET
-
-
-class _AnyTurn(Struct, forbid_unknown_fields=True):
-    parts: Annotated[list[_AnyPart], Meta(min_length=1)]
-    role: Literal["user", "model"]
-
-
-class RichExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    contents: Annotated[list[_AnyTurn], Meta(min_length=1)]
-    systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815
-
-
-class _MediaPart(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Text and file parts only: every field is typed, so the declared order is the canonical one."""
-
-    fileData: _FileData | UnsetType = UNSET  # noqa: N815
-    text: _Text | UnsetType = UNSET
-
-
-class _MediaTurn(Struct, forbid_unknown_fields=True):
-    parts: Annotated[list[_MediaPart], Meta(min_length=1)]
-    role: Literal["user", "model"]
-
-
-class MediaExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    contents: Annotated[list[_MediaTurn], Meta(min_length=1)]
-    systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815
-
+from airflow_tuning.dataset.verbatim import UNSURE, verbatim_text_example
 
 _decode = msgspec.json.Decoder(TextExample).decode
 _decode_rich = msgspec.json.Decoder(RichExample).decode
 _decode_media = msgspec.json.Decoder(MediaExample).decode
-_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
 Encoder = Callable[[Any], bytes]
 
 
@@ -138,7 +59,7 @@ def _rich_example(raw: bytes, limits: Limits, decode: Callable[[bytes], Any], en
                   ) -> tuple[Any, int, Encoder] | None:
     try:
         example = decode(raw)
-    except _ERRORS:
+    except DECODE_ERRORS:
         return None
     contents = example.contents
     if len(contents) % 2 or (limits.single_turn and len(contents) != 2):
@@ -187,7 +108,7 @@ def fast_text_example(raw: bytes, limits: Limits) -> TextExample | VerbatimTextE
         return verbatim
     try:
         example = _decode(raw)
-    except _ERRORS:
+    except DECODE_ERRORS:
         return None
     contents = example.contents
     # user, model, user, model, ...: an even number of turns that starts with user ends with model

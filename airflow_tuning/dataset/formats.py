@@ -27,7 +27,8 @@ BLOCK_SIZE = 1 << 20
 MAX_LINE_BYTES = 64 << 20
 OVERSIZED = object()  # stands in for a line longer than MAX_LINE_BYTES, which is never held in memory
 _decode = msgspec.json.decode
-_DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
+#: What decoding one JSON line can raise: malformed or mistyped JSON, nesting too deep, a number out of range.
+DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def decode_json_line(raw: bytes) -> Any:
     """Decode one JSON line; raise ``InvalidExample`` with a precise reason (UTF-8, syntax, NaN, depth)."""
     try:
         return _decode(raw)
-    except _DECODE_ERRORS as err:
+    except DECODE_ERRORS as err:
         raise InvalidExample(explain_bad_json(raw, err)) from None
 
 

@@ -28,6 +28,7 @@ from airflow_tuning.dataset import method_scan
 from airflow_tuning.dataset.duplicate_keys import check_duplicate_keys
 from airflow_tuning.dataset.fastpath import fast_example
 from airflow_tuning.dataset.formats import (
+    DECODE_ERRORS,
     MAX_LINE_BYTES,
     OVERSIZED,
     CsvColumns,
@@ -65,7 +66,6 @@ PROGRESS_EVERY = 1 << 14  # records between clock checks
 HASH_SLICE = 1 << 16  # example digests hashed per join
 _sha256 = hashlib.sha256
 _decode = msgspec.json.decode
-_DECODE_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -305,7 +305,7 @@ class _Scan:
                     else:
                         try:
                             obj = decode(payload)
-                        except _DECODE_ERRORS as err:
+                        except DECODE_ERRORS as err:
                             raise InvalidExample(explain_bad_json(payload, err)) from None
                         encode = encode_sorted
                         if vertex_first and type(obj) is dict and "contents" in obj:

@@ -15,11 +15,12 @@ what is valid and on every error message.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import msgspec
-from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
+from airflow_tuning.dataset.example_shapes import VerbatimTextExample
+from airflow_tuning.dataset.formats import DECODE_ERRORS
 from airflow_tuning.dataset.limits import Limits
 
 #: The line may be a valid text example, but its strings must be decoded to know (see the module's doc).
@@ -30,32 +31,6 @@ _CANONICAL_ESCAPES = re.compile(rb'\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))')
 # passed the escape check, every match is such a key: no known key ends in `text"`, an escape cannot spell
 # one of its letters, and an unescaped quote inside a string would end it.
 _NOT_A_TEXT = re.compile(rb'"text"\s*:\s*(?:[^"\s]|"")')
-_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
-
-
-class _Part(Struct, forbid_unknown_fields=True):
-    text: Raw
-
-
-_Parts = Annotated[list[_Part], Meta(min_length=1)]
-
-
-class _Turn(Struct, forbid_unknown_fields=True):
-    parts: _Parts
-    role: Literal["user", "model"]
-
-
-class _Instruction(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    parts: _Parts
-    role: str | UnsetType = UNSET
-
-
-# Fields in sorted order: the default encoder writes the canonical (sorted-key) line.
-class VerbatimTextExample(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    contents: Annotated[list[_Turn], Meta(min_length=1)]
-    systemInstruction: _Instruction | UnsetType = UNSET  # noqa: N815 - the API's field name
-
-
 _decode = msgspec.json.Decoder(VerbatimTextExample).decode
 
 
@@ -70,7 +45,7 @@ def verbatim_text_example(raw: bytes, limits: Limits) -> VerbatimTextExample | N
         return UNSURE
     try:
         example = _decode(raw)
-    except _ERRORS:
+    except DECODE_ERRORS:
         # A raw text accepts any JSON value, so fastpath's str-typed decoder would refuse this line too: it is
         # not a typed text example, and the general path decides whether it is valid.
         return None

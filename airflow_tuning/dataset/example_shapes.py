@@ -1,0 +1,91 @@
+"""The typed shapes of canonical Vertex examples (camelCase spelling) that the fast decoders check in C.
+
+One generic family serves every fast decoder: an example is turns of some part type plus an optional
+system instruction of text parts, and only the part type and the type of a text vary:
+
+- ``TextExample``: text parts, texts decoded into strings (non-empty, checked by the decoder);
+- ``VerbatimTextExample``: text parts, texts kept as their raw JSON slices (``msgspec.Raw``, see ``verbatim``);
+- ``RichExample``: text, file and function parts; ``MediaExample``: text and file parts only.
+
+Fields are declared in sorted order, so the default encoder writes the canonical (sorted-key) line. Unknown
+fields are refused, and the role's value is checked by the decoder; only the alternation of roles, the
+count of fields set in a part and the limits are left to Python (``fastpath``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
+
+P = TypeVar("P")  # a turn's part type
+T = TypeVar("T")  # a text's type
+Text = Annotated[str, Meta(min_length=1)]
+
+
+class TextPart(Struct, Generic[T], forbid_unknown_fields=True):
+    text: T
+
+
+class Turn(Struct, Generic[P], forbid_unknown_fields=True):
+    parts: Annotated[list[P], Meta(min_length=1)]
+    role: Literal["user", "model"]
+
+
+class Instruction(Struct, Generic[T], forbid_unknown_fields=True, omit_defaults=True):
+    parts: Annotated[list[TextPart[T]], Meta(min_length=1)]
+    role: str | UnsetType = UNSET
+
+
+class Example(Struct, Generic[P, T], forbid_unknown_fields=True, omit_defaults=True):
+    contents: Annotated[list[Turn[P]], Meta(min_length=1)]
+    systemInstruction: Instruction[T] | UnsetType = UNSET  # noqa: N815 - the API's field name
+
+
+class TextExample(Example[TextPart[Text], Text]):
+    """A text-only example, its texts decoded into strings."""
+
+
+class VerbatimTextExample(Example[TextPart[Raw], Raw]):
+    """A text-only example, its texts kept as the raw JSON strings of the line (checked by ``verbatim``)."""
+
+
+class FileData(Struct, forbid_unknown_fields=True):
+    fileUri: str  # noqa: N815 - the API's field names
+    mimeType: str  # noqa: N815
+
+
+class FunctionCall(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: Text
+    args: dict[str, Any] | UnsetType = UNSET
+    id: Any = UNSET
+
+
+class FunctionResponse(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: Text
+    response: dict[str, Any]
+    id: Any = UNSET
+
+
+class AnyPart(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Exactly one field must be set; the decoder checks each field's shape, Python counts them."""
+
+    fileData: FileData | UnsetType = UNSET  # noqa: N815
+    functionCall: FunctionCall | UnsetType = UNSET  # noqa: N815
+    functionResponse: FunctionResponse | UnsetType = UNSET  # noqa: N815
+    text: Text | UnsetType = UNSET
+
+
+class MediaPart(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Text and file parts only: every field is typed, so the declared order is the canonical one."""
+
+    fileData: FileData | UnsetType = UNSET  # noqa: N815
+    text: Text | UnsetType = UNSET
+
+
+class RichExample(Example[AnyPart, Text]):
+    """Text, file and function parts; function arguments and responses are free objects."""
+
+
+class MediaExample(Example[MediaPart, Text]):
+    """Text and file parts."""
