@@ -24,6 +24,13 @@ def _dag_facing_modules() -> list[str]:
     return names
 
 
+def _run_fresh(code: str, timeout: int) -> str:
+    """What ``code`` prints in a fresh interpreter (nothing imported yet); fails the test if it fails."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
 def test_no_google_sdk_at_module_level():
     modules = _dag_facing_modules()
     assert "airflow_tuning.hooks.tuning" in modules
@@ -32,9 +39,8 @@ def test_no_google_sdk_at_module_level():
         f"for name in {modules!r}: importlib.import_module(name)\n"
         f"print(','.join(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "", f"imported at module level: {proc.stdout.strip()}"
+    stdout = _run_fresh(code, timeout=120)
+    assert stdout.strip() == "", f"imported at module level: {stdout.strip()}"
 
 
 # What a DAG file must not load when it is parsed: run-time machinery that the operators, sensor and triggers
@@ -88,9 +94,8 @@ def test_parsing_an_example_dag_loads_no_run_time_machinery(dag_file):
         " or (m.split('.')[0] in ('google', 'vertexai') and code(m)))\n"
         "print('\\n'.join(loaded))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    loaded = set(proc.stdout.split())
+    stdout = _run_fresh(code, timeout=300)
+    loaded = set(stdout.split())
     assert "airflow_tuning.operators" in {m.rsplit(".", 1)[0] for m in loaded}  # the probe saw our modules
     assert sorted(loaded & set(RUN_TIME_ONLY)) == []
     assert sorted(m for m in loaded if m.split(".")[0] in ("google", "vertexai")) == []
@@ -118,8 +123,7 @@ def test_lazy_package_names_still_import():
         "else:\n"
         "    raise AssertionError('missing names must raise AttributeError')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _run_fresh(code, timeout=120)
 
 
 def test_choosing_a_service_imports_that_adapter_only():
@@ -132,9 +136,8 @@ def test_choosing_a_service_imports_that_adapter_only():
         "print(type(op.service).__name__)\n"
         "print(','.join(sorted(m for m in sys.modules if m.startswith('airflow_tuning.backends.'))))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    kind, modules = proc.stdout.split()
+    stdout = _run_fresh(code, timeout=120)
+    kind, modules = stdout.split()
     assert kind == "VertexTuningService"
     assert "airflow_tuning.backends.vertex.service" in modules.split(",")
     assert not [m for m in modules.split(",") if "gemini_api" in m]
