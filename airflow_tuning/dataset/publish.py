@@ -87,8 +87,11 @@ class Destination:
 
 
 @contextmanager
-def staging(client: Any, destination: str, workdir: str, *, chunk_size: int | None = None) -> Iterator[StagedFile]:
+def staging(client: Any, destination: str, workdir: str, *, chunk_size: int | None = None,
+            retry: Any = None) -> Iterator[StagedFile]:
     """Start sending ``workdir``/train.jsonl to ``destination``'s temporary area as ``prepare`` writes it.
+
+    ``retry``: the google-api-core ``Retry`` for each chunk (the connection's policy; ``publish`` takes the same).
 
     Pass the result to ``publish(staged=...)``. Leaving the block without ``publish`` having finalized it
     (invalid data, any exception) cancels the session: nothing is created in the bucket.
@@ -98,7 +101,7 @@ def staging(client: Any, destination: str, workdir: str, *, chunk_size: int | No
     train = os.path.join(workdir, "train.jsonl")
     if os.path.exists(train):  # left by an earlier run: prepare rewrites it, and only new bytes may be followed
         os.remove(train)
-    staged = StagedFile.start(bucket, train, dest.name(TMP_DIR), JSONL_TYPE, chunk_size=chunk_size)
+    staged = StagedFile.start(bucket, train, dest.name(TMP_DIR), JSONL_TYPE, chunk_size=chunk_size, retry=retry)
     try:
         yield staged
     finally:

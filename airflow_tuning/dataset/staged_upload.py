@@ -39,12 +39,13 @@ class StagedFile:
     """One local file, uploaded as it grows into an unfinalized resumable session at ``tmp_name``."""
 
     def __init__(self, bucket: Any, path: str, tmp_name: str, content_type: str, *,
-                 chunk_size: int | None = None) -> None:
+                 chunk_size: int | None = None, retry: Any = None) -> None:
         self.bucket = bucket
         self.path = path
         self.blob = bucket.blob(tmp_name)
         self.content_type = content_type
         self.chunk_size = chunk_size or CHUNK_SIZE
+        self.retry = retry  # the connection's google-api-core Retry; the storage library's default when None
         self.sent = 0
         self._upload: Any = None  # (resumable upload, transport) once the first chunk is due
         self._error: BaseException | None = None
@@ -127,7 +128,7 @@ class StagedFile:
 
             self._upload = self.blob._initiate_resumable_upload(
                 self.bucket.client, source, self.content_type, None, chunk_size=self.chunk_size, checksum=None,
-                retry=DEFAULT_RETRY,
+                retry=DEFAULT_RETRY if self.retry is None else self.retry,
             )
         return self._upload
 

@@ -185,8 +185,9 @@ class UploadDatasetOperator(BaseOperator):
         self.log.info("Reading %d source(s): %s", len(sources), ", ".join(s.name for s in sources[:10])
                       + (" ..." if len(sources) > 10 else ""))
         storage = hook.get_storage_client()
+        # The training file is sent while it is validated; the session is cancelled unless the data is valid.
         with tempfile.TemporaryDirectory(prefix="airflow-tuning-dataset-", dir=self.workdir) as workdir, \
-                staging(storage, self.destination, workdir) as staged:  # sent while validated; cancelled unless valid
+                staging(storage, self.destination, workdir, retry=hook.api_core_retry) as staged:
             try:
                 prepared = prepare(sources, workdir, options, progress=self._log_progress)
             except DatasetValidationError as err:

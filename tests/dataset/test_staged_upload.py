@@ -171,3 +171,34 @@ def test_operator_streams_while_validating_and_uploads_nothing_for_bad_data(
     assert run.state == "success"
     assert not [name for name in objects(storage, bucket) if "/_tmp/" in name]
     assert "finalized" in [s["state"] for s in _sessions(gemini_conn, bucket)]
+
+
+def test_every_chunk_is_sent_under_the_connections_retry(gemini_conn, storage, bucket, write, tmp_path):
+    """The staged upload takes the connection's retry (what ``publish`` takes), not the library's default."""
+    from google.api_core.retry import Retry
+
+    from airflow_tuning.common.retry import RetryPolicy
+
+    wrapped: list[str] = []
+
+    class RecordingRetry(Retry):  # the connection's real policy, noting each request it guards
+        def __call__(self, func, on_error=None):
+            wrapped.append(getattr(func, "__name__", "request"))
+            return super().__call__(func, on_error=on_error)
+
+        def with_timeout(self, timeout):  # keep recording if the library narrows the policy
+            return RecordingRetry(predicate=self._predicate, initial=self._initial, maximum=self._maximum,
+                                  multiplier=self._multiplier, timeout=timeout)
+
+    policy = RetryPolicy()
+    retry = RecordingRetry(predicate=policy.is_retryable, initial=policy.initial_delay, maximum=policy.max_delay,
+                           multiplier=policy.exp_base, timeout=policy.total_budget())
+    path = write("data.jsonl", jsonl(*_examples(1_200)))
+    workdir = str(tmp_path / "work")
+    os.makedirs(workdir)
+    destination = f"gs://{bucket}/datasets"
+    with staging(storage, destination, workdir, chunk_size=CHUNK, retry=retry) as staged:
+        prepared = prepare(local_sources([path]), workdir, Options())
+        publish(storage, prepared, destination, staged=staged)
+    chunks = -(-prepared.train.size // CHUNK)
+    assert chunks >= 2 and len(wrapped) >= chunks, (chunks, wrapped)
