@@ -43,6 +43,9 @@ class Source:
     open: Callable[[], AbstractContextManager[BinaryIO]] | None = None
     items: Sequence[Any] | None = None
     display: str | None = None  # how problems name it; "" renders as "line N" (standard input)
+    #: Tells this source's bytes apart without reading them through the pipeline (a file's or an object's
+    #: CRC32C and size); None where nothing can (standard input). See ``source_fingerprint``.
+    identity: Callable[[], str | None] | None = None
 
     @property
     def effective_format(self) -> str:

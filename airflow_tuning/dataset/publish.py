@@ -7,6 +7,8 @@ Layout under the destination ``gs://bucket/prefix``::
     prefix/<sha256[:16]>/manifest.json        (written last: its presence means the data is complete)
 
 If the manifest for the hash already exists, nothing is uploaded and the result says ``changed: False``.
+A new manifest carries the fingerprint of the sources it was made from in its custom metadata, so that a
+later run from the same sources finds it without reading them (``reuse``).
 
 No partial or unverified object ever sits at a final name: each file is streamed into a resumable upload
 session at ``prefix/_tmp/<uuid>`` with its CRC32C declared (the service refuses a mismatch), the CRC32C
@@ -49,6 +51,8 @@ TMP_DIR = "_tmp"
 UPLOAD_ATTEMPTS = 5
 UPLOAD_TIMEOUT = (30.0, 600.0)  # connect, read (the service checksums the whole object before answering)
 JSONL_TYPE = "application/jsonl"
+MANIFEST = "manifest.json"  # written last: its presence means the dataset is complete
+SOURCES_METADATA_KEY = "airflow-tuning-sources"  # a new manifest's custom metadata: see ``reuse``
 MAX_OBJECT_NAME_BYTES = 1024  # Cloud Storage's limit on an object name (UTF-8)
 LONGEST_SUFFIX = len(f"/{TMP_DIR}/{'0' * 32}-validation.jsonl")  # the longest name published under the prefix
 MAX_PREFIX_BYTES = MAX_OBJECT_NAME_BYTES - LONGEST_SUFFIX
@@ -109,26 +113,28 @@ def staging(client: Any, destination: str, workdir: str, *, chunk_size: int | No
 
 
 def publish(client: Any, prepared: PreparedDataset, destination: str, *, retry: Any = None,
-            staged: StagedFile | None = None) -> dict[str, Any]:
+            staged: StagedFile | None = None, sources_fingerprint: str | None = None) -> dict[str, Any]:
     """Upload ``prepared`` under ``destination`` unless that exact dataset is already there.
 
     ``staged``: the training file already on its way (``staging``); it is finalized here, or cancelled
-    when the dataset is already published. Returns the result the operator pushes to XCom (URIs, counts,
-    ``sha256``, ``changed``).
+    when the dataset is already published. ``sources_fingerprint``: what ``prepared`` was made from (see
+    ``source_fingerprint``), kept in a new manifest's metadata so that ``reuse`` finds it without reading
+    the same sources again. Returns the result the operator pushes to XCom (URIs, counts, ``sha256``,
+    ``changed``).
     """
     try:
-        return _publish(client, prepared, destination, retry, staged)
+        return _publish(client, prepared, destination, retry, staged, sources_fingerprint)
     finally:
         if staged is not None:
             staged.abandon()  # a no-op once finalized
 
 
 def _publish(client: Any, prepared: PreparedDataset, destination: str, retry: Any,
-             staged: StagedFile | None) -> dict[str, Any]:
+             staged: StagedFile | None, sources_fingerprint: str | None) -> dict[str, Any]:
     dest = Destination.parse(destination)
     folder = prepared.sha256[:HASH_CHARS]
     names = {kind: dest.name(folder, f"{kind}.jsonl") for kind in ("train", "validation")}
-    manifest_name = dest.name(folder, "manifest.json")
+    manifest_name = dest.name(folder, MANIFEST)
     bucket = client.bucket(dest.bucket)
     kwargs = {"retry": retry} if retry is not None else {}
 
@@ -142,7 +148,7 @@ def _publish(client: Any, prepared: PreparedDataset, destination: str, retry: An
             "dataset %s is already published at %s: nothing uploaded", prepared.sha256, dest.uri(dest.name(folder))
         )
         has_validation = bool(existing.get("files", {}).get("validation"))
-        return _result(prepared, dest, names, manifest_name, has_validation, changed=False)
+        return dataset_result(dest, folder, has_validation, prepared.manifest(), changed=False)
 
     files: dict[str, Any] = {}
     uploads = [("train", prepared.train.path)]
@@ -162,22 +168,25 @@ def _publish(client: Any, prepared: PreparedDataset, destination: str, retry: An
     manifest_path = os.path.join(os.path.dirname(prepared.train.path), "manifest.json")
     with open(manifest_path, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True, ensure_ascii=False)
-    publish_file(bucket, manifest_path, manifest_name, dest.name(TMP_DIR), "application/json", kwargs)
-    return _result(prepared, dest, names, manifest_name, prepared.validation is not None, changed=True)
+    metadata = {SOURCES_METADATA_KEY: sources_fingerprint} if sources_fingerprint else None
+    publish_file(bucket, manifest_path, manifest_name, dest.name(TMP_DIR), "application/json", kwargs,
+                 metadata=metadata)
+    return dataset_result(dest, folder, prepared.validation is not None, manifest, changed=True)
 
 
-def _result(prepared: PreparedDataset, dest: Destination, names: dict[str, str], manifest_name: str,
-            has_validation: bool, *, changed: bool) -> dict[str, Any]:
+def dataset_result(dest: Destination, folder: str, has_validation: bool, manifest: dict[str, Any], *,
+                   changed: bool) -> dict[str, Any]:
+    """The result the operator pushes to XCom, from a manifest's facts (``PreparedDataset.manifest``)."""
     return {
-        "training_dataset_uri": dest.uri(names["train"]),
-        "validation_dataset_uri": dest.uri(names["validation"]) if has_validation else None,
-        "manifest_uri": dest.uri(manifest_name),
-        "examples": prepared.train.examples,
-        "validation_examples": prepared.validation.examples if prepared.validation else 0,
-        "estimated_training_tokens": prepared.train_tokens,
-        "invalid": prepared.report.invalid,
-        "duplicates": prepared.report.duplicates,
-        "sha256": prepared.sha256,
+        "training_dataset_uri": dest.uri(dest.name(folder, "train.jsonl")),
+        "validation_dataset_uri": dest.uri(dest.name(folder, "validation.jsonl")) if has_validation else None,
+        "manifest_uri": dest.uri(dest.name(folder, MANIFEST)),
+        "examples": int(manifest["training_examples"]),
+        "validation_examples": int(manifest["validation_examples"]),
+        "estimated_training_tokens": int(manifest["estimated_training_tokens"]),
+        "invalid": int(manifest["invalid"]),
+        "duplicates": int(manifest["duplicates"]),
+        "sha256": manifest["sha256"],
         "changed": changed,
     }
 
@@ -193,8 +202,11 @@ def _read_manifest(bucket: Any, name: str, kwargs: dict[str, Any]) -> dict[str, 
 
 
 def publish_file(bucket: Any, path: str, final_name: str, tmp_prefix: str, content_type: str,
-                 kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Upload ``path`` to ``final_name`` through a verified temporary object; reuse an identical one."""
+                 kwargs: dict[str, Any], *, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    """Upload ``path`` to ``final_name`` through a verified temporary object; reuse an identical one.
+
+    ``metadata``: custom metadata of the object (an identical object already there keeps its own).
+    """
     size = os.path.getsize(path)
     crc32c = file_crc32c(path)
     current = bucket.get_blob(final_name, **kwargs)
@@ -203,6 +215,8 @@ def publish_file(bucket: Any, path: str, final_name: str, tmp_prefix: str, conte
         return {"size": size, "crc32c": crc32c, "generation": current.generation}
     tmp = bucket.blob(f"{tmp_prefix}/{uuid.uuid4().hex}-{os.path.basename(final_name)}")
     tmp.crc32c = crc32c  # declared up front: the service refuses an upload whose bytes do not match
+    if metadata:
+        tmp.metadata = metadata
     started = time.monotonic()
     try:
         session = _open_session(tmp, content_type, size)
@@ -213,7 +227,7 @@ def publish_file(bucket: Any, path: str, final_name: str, tmp_prefix: str, conte
                 f"gs://{bucket.name}/{tmp.name}: the service stored {tmp.size} bytes with CRC32C {tmp.crc32c}, "
                 f"expected {size} bytes with CRC32C {crc32c}"
             )
-        generation = _promote(bucket, tmp, final_name, crc32c, kwargs)
+        generation = _promote(bucket, tmp, final_name, crc32c, kwargs, metadata)
     finally:
         _delete_quietly(tmp, kwargs)
     elapsed = max(time.monotonic() - started, 1e-6)
@@ -242,9 +256,12 @@ def _publish_staged(bucket: Any, staged: StagedFile, final_name: str, kwargs: di
         _delete_quietly(staged.blob, kwargs)
 
 
-def _promote(bucket: Any, tmp: Any, final_name: str, crc32c: str, kwargs: dict[str, Any]) -> Any:
+def _promote(bucket: Any, tmp: Any, final_name: str, crc32c: str, kwargs: dict[str, Any],
+             metadata: dict[str, str] | None = None) -> Any:
     """Copy the verified temporary object to its final name on the server; return the new generation."""
     final = bucket.blob(final_name)
+    if metadata:
+        final.metadata = metadata  # stated for the copy, not left to how the service treats the request body
     token = None
     while True:
         token, _done, _total = final.rewrite(tmp, token=token, **kwargs)

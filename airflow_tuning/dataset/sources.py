@@ -57,7 +57,8 @@ def local_sources(patterns: Iterable[str], fmt: str = "auto", seen: set[str] | N
         if not paths:
             raise SourceError(f"{pattern}: matches no data file")
         paths = unique_by_real_path(paths, seen)
-        sources.extend(Source(name=path, format=fmt, open=partial(_open_binary, path)) for path in paths)
+        sources.extend(Source(name=path, format=fmt, open=partial(_open_binary, path),
+                              identity=partial(_file_identity, path)) for path in paths)
     return sources
 
 
@@ -94,7 +95,8 @@ def gcs_sources(client: Any, uris: Iterable[str], fmt: str = "auto") -> list[Sou
         if not blobs and not may_be_empty:
             raise SourceError(f"{uri}: matches no object")
         sources.extend(
-            Source(name=f"gs://{bucket_name}/{blob.name}", format=fmt, open=partial(_open_blob, blob))
+            Source(name=f"gs://{bucket_name}/{blob.name}", format=fmt, open=partial(_open_blob, blob),
+                   identity=partial(_blob_identity, blob))
             for blob in blobs
         )
     return sources
@@ -102,6 +104,18 @@ def gcs_sources(client: Any, uris: Iterable[str], fmt: str = "auto") -> list[Sou
 
 def _open_blob(blob: Any) -> Any:
     return blob.open("rb", chunk_size=READ_CHUNK)
+
+
+def _blob_identity(blob: Any) -> str | None:
+    """The object's CRC32C and size, as listed: known without reading a byte."""
+    return f"crc32c={blob.crc32c} size={blob.size}" if blob.crc32c and blob.size is not None else None
+
+
+def _file_identity(path: str) -> str:
+    """The file's CRC32C and size: one read at memory speed, much cheaper than the pipeline's."""
+    from airflow_tuning.dataset.staged_upload import file_crc32c
+
+    return f"crc32c={file_crc32c(path)} size={os.path.getsize(path)}"
 
 
 def inline_source(items: Sequence[Any], fmt: str = "auto", name: str = "examples") -> Source:

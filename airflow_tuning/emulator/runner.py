@@ -88,8 +88,8 @@ class Emulator:
         backend_port = self._gcs._api._httpd.server_address[1]
         try:
             storage_sock = bind(self.host, self.storage_port)
-            self._storage_server = ServerThread(StorageFront(f"http://127.0.0.1:{backend_port}"), storage_sock,
-                                                "emulator-storage").start()
+            front = StorageFront(f"http://127.0.0.1:{backend_port}")
+            self._storage_server = ServerThread(front, storage_sock, "emulator-storage").start()
             self.storage_url = f"http://{self.host}:{storage_sock.getsockname()[1]}"
             sock = bind(self.host, self.port)
         except (OSError, RuntimeError):
@@ -101,6 +101,7 @@ class Emulator:
                             config=Config(job_duration=self.job_duration, latency=self.latency,
                                           detailed_job_states=self.detailed_job_states),
                             storage_url=self.storage_url, faults=self.initial_faults, seed=self.seed)
+        front.faults = ctx.faults  # one fault plan for both ports
         try:
             self._server = ServerThread(create_app(ctx), sock, "emulator-api").start()
         except RuntimeError:
@@ -174,6 +175,14 @@ class Emulator:
         response = httpx.get(f"{self.storage_url}/_emulator/uploads", timeout=30)
         response.raise_for_status()
         return response.json()["uploads"]
+
+    def downloads(self) -> dict[str, int]:
+        """How many times the storage front served each object's bytes (``"bucket/object"`` -> reads)."""
+        import httpx
+
+        response = httpx.get(f"{self.storage_url}/_emulator/downloads", timeout=30)
+        response.raise_for_status()
+        return dict(response.json()["downloads"])
 
     def storage_client(self) -> Any:
         """A google-cloud-storage client on the emulated GCS."""

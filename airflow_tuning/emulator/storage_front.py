@@ -16,7 +16,13 @@ absent" (``if_generation_match=0``) holds under any concurrency, as it does on G
   accepts nothing more (404), as Cloud Storage documents; its object is never created.
 
 Every resumable session and what became of it (open, finalized, cancelled) is listed at
-``GET /_emulator/uploads``, for tests that must prove an upload was never finalized.
+``GET /_emulator/uploads``, for tests that must prove an upload was never finalized; how many times each
+object's bytes were read (``alt=media``, whole or by range) at ``GET /_emulator/downloads``, for tests
+that must prove data was not read.
+
+The emulator's fault plan (``POST /_emulator/faults`` on the API port) applies here too: a fault whose route
+matches ``"METHOD /storage/v1/..."`` answers its error status in Cloud Storage's shape (403 ``forbidden``
+for a missing permission, 429, 5xx) after its latency; storage requests are never dropped.
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ import email
 import json
 import re
 import urllib.parse
+from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from airflow_tuning.emulator.faults import FaultPlan
 
 CONDITIONS = ("ifGenerationMatch", "ifGenerationNotMatch", "ifMetagenerationMatch", "ifMetagenerationNotMatch")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer",
@@ -40,9 +49,12 @@ _COPY = re.compile(r"^/storage/v1/b/[^/]+/o/[^/]+/(?:copyTo|rewriteTo)/b/([^/]+)
 _COMPOSE = re.compile(r"^/storage/v1/b/([^/]+)/o/([^/]+)/compose$")
 _UPLOAD = re.compile(r"^/upload/storage/v1/b/([^/]+)/o$")
 _LIST_OBJECTS = re.compile(r"^/storage/v1/b/([^/]+)/o$")
+_MEDIA = re.compile(r"^/(?:download/)?storage/v1/b/([^/]+)/o/(.+)$")  # a mediaLink keeps the name's slashes
 _LIST_BUCKETS = "/storage/v1/b"
 NOT_MET = "At least one of the pre-conditions you specified did not hold."
-UPLOADS_PATH = "/_emulator/uploads"
+ADMIN_PREFIX = "/_emulator"
+UPLOADS_PATH = f"{ADMIN_PREFIX}/uploads"
+DOWNLOADS_PATH = f"{ADMIN_PREFIX}/downloads"
 CANCELLED = 499  # Cloud Storage's answer to DELETE on a resumable session URI
 
 
@@ -126,6 +138,9 @@ def paginate(body: dict[str, Any], key: str, query: dict[str, str]) -> dict[str,
     return out
 
 
+_FAULT_REASONS = {400: "invalid", 401: "required", 403: "forbidden", 404: "notFound", 429: "rateLimitExceeded"}
+
+
 def _error(status: int, message: str, reason: str) -> Response:
     if status == 304:
         return Response(status_code=304)
@@ -137,12 +152,14 @@ def _error(status: int, message: str, reason: str) -> Response:
 class StorageFront:
     """The ASGI app: every request is forwarded to ``backend_url``, one at a time."""
 
-    def __init__(self, backend_url: str) -> None:
+    def __init__(self, backend_url: str, faults: FaultPlan | None = None) -> None:
         self.backend_url = backend_url.rstrip("/")
+        self.faults = faults  # the API's plan, shared (see the module's doc)
         self._turn: asyncio.Lock | None = None
         self._client: Any = None
         self._uploads: dict[str, tuple[str, str]] = {}  # resumable upload id -> (bucket, object)
         self._upload_states: dict[str, str] = {}  # resumable upload id -> open | finalized | cancelled
+        self._downloads: Counter[str] = Counter()  # "bucket/object" -> media reads
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -164,6 +181,14 @@ class StorageFront:
         raw_path = f"{path}?{query_bytes.decode('latin-1')}" if query_bytes else path
         query = dict(request.query_params)
         method = request.method
+        plan = self.faults
+        faulted = plan is not None and plan.faults and not path.startswith(ADMIN_PREFIX)
+        decision = plan.decide(f"{method} {path}") if plan is not None and faulted else None
+        if decision is not None:
+            await asyncio.sleep(decision.delay)
+            if decision.status or decision.drop:
+                status = decision.status or 503
+                return _error(status, "Injected fault (emulator).", _FAULT_REASONS.get(status, "backendError"))
         try:
             conditions = conditions_of(query)
         except ValueError as err:
@@ -183,6 +208,10 @@ class StorageFront:
                         "state": self._upload_states.get(upload_id, "open")}
                        for upload_id, (bucket, name) in self._uploads.items()]
             return Response(json.dumps({"uploads": records}), media_type="application/json")
+        if path == DOWNLOADS_PATH and method == "GET":
+            return Response(json.dumps({"downloads": dict(self._downloads)}), media_type="application/json")
+        if method == "GET" and query.get("alt") == "media" and (read := _MEDIA.match(path)):
+            self._downloads[f"{_unquote(read[1])}/{_unquote(read[2])}"] += 1
         upload_id = query.get("upload_id") if _UPLOAD.match(path) else None
         if upload_id is not None:
             state = self._upload_states.get(upload_id)

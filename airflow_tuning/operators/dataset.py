@@ -3,8 +3,10 @@
 Reads local files and globs, ``gs://`` objects, prefixes and globs, and in-line examples (e.g. from
 XCom); accepts Vertex Gemini SFT JSONL, input/output pairs JSONL and CSV; writes Vertex Gemini SFT JSONL
 under ``<destination>/<sha256[:16]>/``. Unchanged data publishes nothing and returns ``changed: False``
-so a DAG can skip retraining. The rules live in :mod:`airflow_tuning.dataset` (no Airflow import), shared
-with the ``airflow-tuning validate`` command.
+so a DAG can skip retraining; when the sources themselves are those a published dataset was made from
+(local files and objects with the same CRC32C and size, the same in-line examples, the same options),
+nothing is even read or sent (``dataset.reuse``). The rules live in :mod:`airflow_tuning.dataset` (no
+Airflow import), shared with the ``airflow-tuning validate`` command.
 """
 
 from __future__ import annotations
@@ -148,6 +150,8 @@ class UploadDatasetOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_tuning.dataset import CsvColumns, DatasetValidationError, Limits, Options, prepare
         from airflow_tuning.dataset.publish import BucketNotFoundError, Destination, publish, staging
+        from airflow_tuning.dataset.reuse import find_published
+        from airflow_tuning.dataset.source_fingerprint import sources_fingerprint
 
         problems = text_argument_problems(
             self, ("destination", "system_instruction", "input_column", "output_column"),
@@ -185,6 +189,15 @@ class UploadDatasetOperator(BaseOperator):
         self.log.info("Reading %d source(s): %s", len(sources), ", ".join(s.name for s in sources[:10])
                       + (" ..." if len(sources) > 10 else ""))
         storage = hook.get_storage_client()
+        fingerprint = sources_fingerprint(sources, options)
+        try:
+            # The same sources and options as a published dataset's: answer with it, reading nothing.
+            reused = (find_published(storage, self.destination, fingerprint, retry=hook.api_core_retry)
+                      if fingerprint else None)
+        except BucketNotFoundError as err:
+            raise AirflowFailException(err.advice(emulated=hook.settings.is_emulated)) from None
+        if reused is not None:
+            return self._finish(context, reused)
         # The training file is sent while it is validated; the session is cancelled unless the data is valid.
         with tempfile.TemporaryDirectory(prefix="airflow-tuning-dataset-", dir=self.workdir) as workdir, \
                 staging(storage, self.destination, workdir, retry=hook.api_core_retry) as staged:
@@ -203,11 +216,15 @@ class UploadDatasetOperator(BaseOperator):
                           prepared.train.examples, prepared.validation.examples if prepared.validation else 0,
                           prepared.sha256)
             try:
-                result = publish(storage, prepared, self.destination, retry=hook.api_core_retry, staged=staged)
+                result = publish(storage, prepared, self.destination, retry=hook.api_core_retry, staged=staged,
+                                 sources_fingerprint=fingerprint)
             except BucketNotFoundError as err:
                 raise AirflowFailException(err.advice(emulated=hook.settings.is_emulated)) from None
         self.log.info("%s: %s", "Published" if result["changed"] else "Unchanged, nothing uploaded",
                       result["training_dataset_uri"])
+        return self._finish(context, result)
+
+    def _finish(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
         context["outlet_events"][self.asset].extra = dict(result)
         self._lineage_result = result
         return result

@@ -1,0 +1,86 @@
+"""Find the dataset already published from the very same sources, and answer with it without reading them.
+
+``publish`` writes a new dataset's manifest with the sources' fingerprint (``source_fingerprint``) in its
+custom metadata (``airflow-tuning-sources``). Before reading anything, the operator lists the manifests
+under the destination (``prefix/*/manifest.json``: one request, whatever else the prefix holds) and looks
+for that fingerprint. On a match, the result is the one that run returned, read from the manifest, with
+``changed: False``: no line is validated, no byte is sent, no object is created or touched.
+
+The fingerprint is only a shortcut: a manifest whose content does not match its folder is ignored, and a
+dataset deleted since is simply published again. Without permission to list objects, the lookup is skipped
+(with a warning) and the data is read as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from airflow_tuning.common.storage_errors import BucketNotFoundError
+from airflow_tuning.dataset.publish import HASH_CHARS, MANIFEST, SOURCES_METADATA_KEY, Destination, dataset_result
+
+log = logging.getLogger(__name__)
+
+_GLOB_CHARS = frozenset("*?[]{}\\")
+
+
+def find_published(client: Any, destination: str, fingerprint: str, *, retry: Any = None) -> dict[str, Any] | None:
+    """The result of the dataset published under ``destination`` from sources with ``fingerprint``, or None.
+
+    Raises ``BucketNotFoundError`` when the destination's bucket does not exist.
+    """
+    from google.api_core.exceptions import Forbidden, NotFound
+
+    dest = Destination.parse(destination)
+    kwargs = {"retry": retry} if retry is not None else {}
+    prefix = f"{dest.prefix}/" if dest.prefix else ""
+    # Only the manifests, listed by the service (one request); a prefix holding glob characters itself is
+    # listed whole and filtered here instead.
+    pattern = None if _GLOB_CHARS & set(prefix) else f"{prefix}*/{MANIFEST}"
+    try:
+        listed = list(client.list_blobs(dest.bucket, prefix=prefix or None, match_glob=pattern, **kwargs))
+    except NotFound:
+        raise BucketNotFoundError(dest.bucket) from None
+    except Forbidden as err:
+        log.warning("cannot list gs://%s/%s to find data published from the same sources (%s); reading them",
+                    dest.bucket, prefix, err)
+        return None
+    matches = [blob for blob in listed
+               if _is_manifest(blob.name, prefix) and (blob.metadata or {}).get(SOURCES_METADATA_KEY) == fingerprint]
+    for blob in sorted(matches, key=lambda b: b.updated, reverse=True):
+        result = _result(dest, blob, kwargs)
+        if result is not None:
+            log.info(
+                "dataset %s is already published at %s: nothing uploaded, and nothing read: its sources and "
+                "options are those it was published from (fingerprint %s). %d training, %d validation example(s)",
+                result["sha256"], result["manifest_uri"].rsplit("/", 1)[0], fingerprint[:16], result["examples"],
+                result["validation_examples"],
+            )
+            return result
+    return None
+
+
+def _is_manifest(name: str, prefix: str) -> bool:
+    folder, _, leaf = name[len(prefix):].partition("/")
+    return name.startswith(prefix) and leaf == MANIFEST and len(folder) == HASH_CHARS
+
+
+def _result(dest: Destination, blob: Any, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """The publishing run's result, from its manifest; None for a manifest that is not what its name says."""
+    from google.api_core.exceptions import NotFound
+
+    folder = blob.name.rsplit("/", 2)[-2]
+    try:
+        manifest = json.loads(blob.download_as_bytes(**kwargs))
+        sha256, files = manifest["sha256"], manifest["files"]
+        if not (isinstance(sha256, str) and len(folder) == HASH_CHARS and sha256[:HASH_CHARS] == folder):
+            raise ValueError(f"its sha256 {sha256!r} does not name its folder {folder!r}")
+        if not files.get("train"):
+            raise ValueError("it names no training file")
+        return dataset_result(dest, folder, bool(files.get("validation")), manifest, changed=False)
+    except NotFound:  # deleted since it was listed
+        return None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        log.warning("ignoring %s: not a manifest this provider wrote (%s)", dest.uri(blob.name), err)
+        return None
