@@ -6,9 +6,10 @@ under the destination (``prefix/*/manifest.json``: one request, whatever else th
 for that fingerprint. On a match, the result is the one that run returned, read from the manifest, with
 ``changed: False``: no line is validated, no byte is sent, no object is created or touched.
 
-The fingerprint is only a shortcut: a manifest whose content does not match its folder is ignored, and a
-dataset deleted since is simply published again. Without permission to list objects, the lookup is skipped
-(with a warning) and the data is read as usual.
+The fingerprint is only a shortcut: a manifest whose content does not match its folder is ignored, a
+dataset deleted since is simply published again, and when the destination cannot be listed (no such
+bucket, no permission to list) the lookup says so in a warning and the data is read as usual, failing or
+succeeding exactly as it would have without the lookup.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import logging
 from typing import Any
 
-from airflow_tuning.common.storage_errors import BucketNotFoundError
 from airflow_tuning.dataset.publish import HASH_CHARS, MANIFEST, SOURCES_METADATA_KEY, Destination, dataset_result
 
 log = logging.getLogger(__name__)
@@ -28,9 +28,11 @@ _GLOB_CHARS = frozenset("*?[]{}\\")
 def find_published(client: Any, destination: str, fingerprint: str, *, retry: Any = None) -> dict[str, Any] | None:
     """The result of the dataset published under ``destination`` from sources with ``fingerprint``, or None.
 
-    Raises ``BucketNotFoundError`` when the destination's bucket does not exist.
+    Only ever a shortcut: when the destination cannot be listed (no such bucket, no permission, the service
+    failing past the retry policy), the answer is None and the data is read as usual, which reports any of
+    these as it always did.
     """
-    from google.api_core.exceptions import Forbidden, NotFound
+    from google.api_core.exceptions import GoogleAPIError, NotFound
 
     dest = Destination.parse(destination)
     kwargs = {"retry": retry} if retry is not None else {}
@@ -40,15 +42,15 @@ def find_published(client: Any, destination: str, fingerprint: str, *, retry: An
     pattern = None if _GLOB_CHARS & set(prefix) else f"{prefix}*/{MANIFEST}"
     try:
         listed = list(client.list_blobs(dest.bucket, prefix=prefix or None, match_glob=pattern, **kwargs))
-    except NotFound:
-        raise BucketNotFoundError(dest.bucket) from None
-    except Forbidden as err:
+    except NotFound:  # no bucket, so nothing published: the upload itself says how to create it
+        return None
+    except GoogleAPIError as err:
         log.warning("cannot list gs://%s/%s to find data published from the same sources (%s); reading them",
                     dest.bucket, prefix, err)
         return None
     matches = [blob for blob in listed
                if _is_manifest(blob.name, prefix) and (blob.metadata or {}).get(SOURCES_METADATA_KEY) == fingerprint]
-    for blob in sorted(matches, key=lambda b: b.updated, reverse=True):
+    for blob in sorted(matches, key=lambda b: b.updated.timestamp() if b.updated else 0.0, reverse=True):
         result = _result(dest, blob, kwargs)
         if result is not None:
             log.info(
@@ -68,7 +70,7 @@ def _is_manifest(name: str, prefix: str) -> bool:
 
 def _result(dest: Destination, blob: Any, kwargs: dict[str, Any]) -> dict[str, Any] | None:
     """The publishing run's result, from its manifest; None for a manifest that is not what its name says."""
-    from google.api_core.exceptions import NotFound
+    from google.api_core.exceptions import GoogleAPIError
 
     folder = blob.name.rsplit("/", 2)[-2]
     try:
@@ -79,7 +81,8 @@ def _result(dest: Destination, blob: Any, kwargs: dict[str, Any]) -> dict[str, A
         if not files.get("train"):
             raise ValueError("it names no training file")
         return dataset_result(dest, folder, bool(files.get("validation")), manifest, changed=False)
-    except NotFound:  # deleted since it was listed
+    except GoogleAPIError as err:  # deleted since it was listed, or unreadable: read the sources instead
+        log.warning("cannot read %s (%s); reading the sources", dest.uri(blob.name), err)
         return None
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         log.warning("ignoring %s: not a manifest this provider wrote (%s)", dest.uri(blob.name), err)

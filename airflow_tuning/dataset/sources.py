@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -111,11 +112,20 @@ def _blob_identity(blob: Any) -> str | None:
     return f"crc32c={blob.crc32c} size={blob.size}" if blob.crc32c and blob.size is not None else None
 
 
-def _file_identity(path: str) -> str:
-    """The file's CRC32C and size: one read at memory speed, much cheaper than the pipeline's."""
+def _file_identity(path: str) -> str | None:
+    """A regular file's CRC32C and size: one read at memory speed, much cheaper than the pipeline's.
+
+    None for anything else (a named pipe would lose what this read) or a file that cannot be read: the
+    pipeline then reads it as usual and reports what is wrong with it.
+    """
     from airflow_tuning.dataset.staged_upload import file_crc32c
 
-    return f"crc32c={file_crc32c(path)} size={os.path.getsize(path)}"
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        return f"crc32c={file_crc32c(path)} size={os.path.getsize(path)}"
+    except OSError:
+        return None
 
 
 def inline_source(items: Sequence[Any], fmt: str = "auto", name: str = "examples") -> Source:

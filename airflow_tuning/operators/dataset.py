@@ -189,13 +189,10 @@ class UploadDatasetOperator(BaseOperator):
         self.log.info("Reading %d source(s): %s", len(sources), ", ".join(s.name for s in sources[:10])
                       + (" ..." if len(sources) > 10 else ""))
         storage = hook.get_storage_client()
+        # The same sources and options as a published dataset's: answer with it, reading nothing.
         fingerprint = sources_fingerprint(sources, options)
-        try:
-            # The same sources and options as a published dataset's: answer with it, reading nothing.
-            reused = (find_published(storage, self.destination, fingerprint, retry=hook.api_core_retry)
-                      if fingerprint else None)
-        except BucketNotFoundError as err:
-            raise AirflowFailException(err.advice(emulated=hook.settings.is_emulated)) from None
+        reused = find_published(storage, self.destination, fingerprint, retry=hook.api_core_retry) \
+            if fingerprint else None
         if reused is not None:
             return self._finish(context, reused)
         # The training file is sent while it is validated; the session is cancelled unless the data is valid.

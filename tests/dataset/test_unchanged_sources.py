@@ -165,6 +165,23 @@ def test_without_permission_to_list_the_sources_are_read_as_usual(upload_dag, ge
     assert f"cannot list gs://{bucket}/datasets/" in caplog.text
 
 
+def test_a_missing_bucket_still_reports_the_data_first(upload_dag, gemini_conn, write, capfd):
+    """The lookup gives up quietly; the run fails as it would have without it: on the data, then the bucket."""
+    bad = write("bad.jsonl", jsonl(*many(3), '{"contents": []}'))
+    run = upload_dag.test(run_conf={"sources": [bad], "destination": "gs://no-such-bucket-here/datasets"})
+    assert run.state == "failed"
+    logged = "".join(capfd.readouterr())
+    assert "Dataset validation failed" in logged and "bad.jsonl:4: " in logged
+    assert "cannot list" not in logged and "does not exist" not in logged
+
+    good = write("good.jsonl", jsonl(*many(3)))
+    run = upload_dag.test(run_conf={"sources": [good], "destination": "gs://no-such-bucket-here/datasets"})
+    assert run.state == "failed"
+    logged = "".join(capfd.readouterr())
+    assert "Bucket gs://no-such-bucket-here does not exist; nothing was written." in logged
+    assert "cannot list" not in logged
+
+
 def _fingerprint(sources: list[Source], **options) -> str | None:
     return sources_fingerprint(sources, Options(**options))
 
@@ -194,3 +211,24 @@ def test_in_line_examples_are_their_own_identity_and_standard_input_has_none():
     assert _fingerprint(one) != _fingerprint([inline_source([vertex("Hi", "Hello!")])])
     assert _fingerprint([inline_source([{1: "a", "b": 2}])]) is None  # keys JSON cannot sort: no identity
     assert _fingerprint(local_sources(["-"])) is None
+
+
+def test_only_a_regular_file_is_read_for_its_identity(tmp_path):
+    """A named pipe would lose what a checksum read takes from it; a file that cannot be read is the
+    pipeline's to report. Neither has an identity: the data is read as usual."""
+    import os
+    import threading
+
+    from airflow_tuning.dataset.sources import _file_identity
+
+    pipe = str(tmp_path / "pipe.jsonl")
+    os.mkfifo(pipe)
+    line = jsonl(vertex("Hi", "Hello")).encode()
+    writer = threading.Thread(target=lambda: open(pipe, "wb").write(line), daemon=True)
+    writer.start()
+    assert _file_identity(pipe) is None
+    with open(pipe, "rb") as fh:  # everything the writer sent is still there for the pipeline
+        assert fh.read() == line
+    writer.join(timeout=30)
+    assert _file_identity(str(tmp_path / "missing.jsonl")) is None
+    assert _file_identity(str(tmp_path)) is None
