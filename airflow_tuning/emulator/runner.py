@@ -88,8 +88,8 @@ class Emulator:
         backend_port = self._gcs._api._httpd.server_address[1]
         try:
             storage_sock = bind(self.host, self.storage_port)
-            front = StorageFront(f"http://127.0.0.1:{backend_port}")
-            self._storage_server = ServerThread(front, storage_sock, "emulator-storage").start()
+            self._storage_server = ServerThread(StorageFront(f"http://127.0.0.1:{backend_port}"), storage_sock,
+                                                "emulator-storage").start()
             self.storage_url = f"http://{self.host}:{storage_sock.getsockname()[1]}"
             sock = bind(self.host, self.port)
         except (OSError, RuntimeError):
@@ -101,7 +101,6 @@ class Emulator:
                             config=Config(job_duration=self.job_duration, latency=self.latency,
                                           detailed_job_states=self.detailed_job_states),
                             storage_url=self.storage_url, faults=self.initial_faults, seed=self.seed)
-        front.faults = ctx.faults  # one fault plan for both ports
         try:
             self._server = ServerThread(create_app(ctx), sock, "emulator-api").start()
         except RuntimeError:
@@ -175,6 +174,19 @@ class Emulator:
         response = httpx.get(f"{self.storage_url}/_emulator/uploads", timeout=30)
         response.raise_for_status()
         return response.json()["uploads"]
+
+    def set_storage_faults(self, faults: list[dict[str, Any]], seed: int | None = None) -> None:
+        """Replace storage's own fault plan (routes ``"METHOD /storage/v1/..."``); API faults never touch storage."""
+        import httpx
+
+        response = httpx.post(f"{self.storage_url}/_emulator/faults", json={"faults": faults, "seed": seed}, timeout=30)
+        if response.status_code != 200:
+            raise RuntimeError(f"Emulator storage fault plan refused: {response.status_code} {response.text}")
+
+    def clear_storage_faults(self) -> None:
+        import httpx
+
+        httpx.delete(f"{self.storage_url}/_emulator/faults", timeout=30).raise_for_status()
 
     def downloads(self) -> dict[str, int]:
         """How many times the storage front served each object's bytes (``"bucket/object"`` -> reads)."""

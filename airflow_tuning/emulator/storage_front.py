@@ -20,9 +20,10 @@ Every resumable session and what became of it (open, finalized, cancelled) is li
 object's bytes were read (``alt=media``, whole or by range) at ``GET /_emulator/downloads``, for tests
 that must prove data was not read.
 
-The emulator's fault plan (``POST /_emulator/faults`` on the API port) applies here too: a fault whose route
-matches ``"METHOD /storage/v1/..."`` answers its error status in Cloud Storage's shape (403 ``forbidden``
-for a missing permission, 429, 5xx) after its latency; storage requests are never dropped.
+Storage has its own fault plan, apart from the API's (an API outage leaves storage up):
+``POST /_emulator/faults`` on this port with ``{"faults": [...]}`` as for the API, ``DELETE`` to clear it.
+A fault whose route matches ``"METHOD /storage/v1/..."`` answers its error status in Cloud Storage's shape
+(403 ``forbidden`` for a missing permission, 429, 5xx) after its latency; storage requests are not dropped.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ NOT_MET = "At least one of the pre-conditions you specified did not hold."
 ADMIN_PREFIX = "/_emulator"
 UPLOADS_PATH = f"{ADMIN_PREFIX}/uploads"
 DOWNLOADS_PATH = f"{ADMIN_PREFIX}/downloads"
+FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
 CANCELLED = 499  # Cloud Storage's answer to DELETE on a resumable session URI
 
 
@@ -152,9 +154,9 @@ def _error(status: int, message: str, reason: str) -> Response:
 class StorageFront:
     """The ASGI app: every request is forwarded to ``backend_url``, one at a time."""
 
-    def __init__(self, backend_url: str, faults: FaultPlan | None = None) -> None:
+    def __init__(self, backend_url: str) -> None:
         self.backend_url = backend_url.rstrip("/")
-        self.faults = faults  # the API's plan, shared (see the module's doc)
+        self.faults = FaultPlan()  # storage's own (see the module's doc)
         self._turn: asyncio.Lock | None = None
         self._client: Any = None
         self._uploads: dict[str, tuple[str, str]] = {}  # resumable upload id -> (bucket, object)
@@ -181,9 +183,10 @@ class StorageFront:
         raw_path = f"{path}?{query_bytes.decode('latin-1')}" if query_bytes else path
         query = dict(request.query_params)
         method = request.method
-        plan = self.faults
-        faulted = plan is not None and plan.faults and not path.startswith(ADMIN_PREFIX)
-        decision = plan.decide(f"{method} {path}") if plan is not None and faulted else None
+        if path == FAULTS_PATH:
+            return await self._set_faults(method, body)
+        faulted = self.faults.faults and not path.startswith(ADMIN_PREFIX)
+        decision = self.faults.decide(f"{method} {path}") if faulted else None
         if decision is not None:
             await asyncio.sleep(decision.delay)
             if decision.status or decision.drop:
@@ -242,6 +245,18 @@ class StorageFront:
             self._upload_states[upload_id] = "finalized"
         headers = {k: v for k, v in upstream_headers.items() if k.lower() not in _HOP_BY_HOP}
         return Response(content, status_code=status, headers=headers)
+
+    async def _set_faults(self, method: str, body: bytes) -> Response:
+        try:
+            if method == "DELETE":
+                self.faults.clear()
+            elif method == "POST":
+                spec = json.loads(body or b"{}")
+                self.faults.set(spec.get("faults", []), spec.get("seed"))
+        except (ValueError, AttributeError) as err:
+            return _error(400, str(err), "invalid")
+        return Response(json.dumps({"faults": [f.describe() for f in self.faults.faults]}),
+                        media_type="application/json")
 
     def _target(self, method: str, path: str, query: dict[str, str], headers: Any,
                 body: bytes) -> tuple[str, str, bool] | None:

@@ -155,12 +155,12 @@ def test_without_permission_to_list_the_sources_are_read_as_usual(upload_dag, ge
                                                                    caplog):
     conf = {"sources": [write("data.jsonl", jsonl(*many(20)))], "destination": f"gs://{bucket}/datasets"}
     first = _upload(upload_dag, conf)
-    gemini_conn.set_faults([{"route": rf"^GET /storage/v1/b/{bucket}/o$", "status": 403}])
+    gemini_conn.set_storage_faults([{"route": rf"^GET /storage/v1/b/{bucket}/o$", "status": 403}])
     try:
         caplog.clear()
         again = _upload(upload_dag, conf)
     finally:
-        gemini_conn.clear_faults()
+        gemini_conn.clear_storage_faults()
     assert again["changed"] is False and _same_but_changed(first, again)
     assert f"cannot list gs://{bucket}/datasets/" in caplog.text
 

@@ -22,7 +22,7 @@ def test_storage_routes_answer_injected_faults_in_cloud_storages_shape(emu, stor
 
     emu.create_bucket("storage-faults")
     storage.bucket("storage-faults").blob("a/b.jsonl").upload_from_string("x\n")
-    emu.set_faults([{"route": r"^GET /storage/v1/b/storage-faults/o$", "status": 403, "count": 1}])
+    emu.set_storage_faults([{"route": r"^GET /storage/v1/b/storage-faults/o$", "status": 403, "count": 1}])
     try:
         with pytest.raises(Forbidden) as refused:
             list(storage.list_blobs("storage-faults"))
@@ -30,7 +30,7 @@ def test_storage_routes_answer_injected_faults_in_cloud_storages_shape(emu, stor
         assert [b.name for b in storage.list_blobs("storage-faults")] == ["a/b.jsonl"]  # count=1: once only
         assert emu.uploads() is not None  # admin routes are never faulted
     finally:
-        emu.clear_faults()
+        emu.clear_storage_faults()
 
 
 def test_downloads_count_every_read_of_an_objects_bytes(emu, storage):
@@ -42,3 +42,15 @@ def test_downloads_count_every_read_of_an_objects_bytes(emu, storage):
     after_one = emu.downloads()["storage-reads/dir/one two.jsonl"]
     storage.bucket("storage-reads").blob("dir/one two.jsonl").download_as_bytes()  # through the built URL
     assert after_one >= 1 and emu.downloads()["storage-reads/dir/one two.jsonl"] > after_one
+
+
+def test_an_api_outage_leaves_storage_up(emu, storage):
+    emu.create_bucket("storage-apart")
+    emu.set_faults([{"route": ".*", "status": 503}])  # every Vertex AI call fails
+    try:
+        storage.bucket("storage-apart").blob("x.jsonl").upload_from_string("x\n")
+        assert [b.name for b in storage.list_blobs("storage-apart")] == ["x.jsonl"]
+    finally:
+        emu.clear_faults()
+    with pytest.raises(RuntimeError, match="not a valid regular expression"):
+        emu.set_storage_faults([{"route": "(", "status": 403}])
