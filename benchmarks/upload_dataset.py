@@ -76,19 +76,19 @@ def child_pipeline(endpoint: str, path: str, workdir: str) -> dict:
     started, cpu_started = time.perf_counter(), time.process_time()
     sources = local_sources([path])
     fingerprint = sources_fingerprint(sources, options)
-    if fingerprint is None or find_published(client, destination, fingerprint) is not None:
+    if fingerprint is None or find_published(client, destination, fingerprint.digest) is not None:
         raise SystemExit("the destination should hold no dataset from these sources")
     with tempfile.TemporaryDirectory(prefix="upload-bench-", dir=workdir) as workdir, \
             staging(client, destination, workdir) as staged:
         prepared = prepare(sources, workdir, options)
         prepared_at = time.perf_counter()
-        result = publish(client, prepared, destination, staged=staged, sources_fingerprint=fingerprint)
+        result = publish(client, prepared, destination, staged=staged, sources_fingerprint=fingerprint.digest)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if not result["changed"] or prepared.report.invalid:
         raise SystemExit(f"unexpected result: {result}")
     again_started = time.perf_counter()
     fingerprint = sources_fingerprint(local_sources([path]), options)
-    again = find_published(client, destination, fingerprint) if fingerprint else None
+    again = find_published(client, destination, fingerprint.digest) if fingerprint else None
     unchanged_seconds = time.perf_counter() - again_started
     if again is None or again["sha256"] != result["sha256"]:
         raise SystemExit(f"the same sources should find the dataset just published: {again}")

@@ -46,6 +46,9 @@ class Source:
     #: Tells this source's bytes apart without reading them through the pipeline (a file's or an object's
     #: CRC32C and size); None where nothing can (standard input). See ``source_fingerprint``.
     identity: Callable[[], str | None] | None = None
+    #: A cheap stamp that changes whenever the bytes may have (a local file's size, times and inode), taken
+    #: around the identity and the read; None where the read itself is pinned (an object's generation).
+    stamp: Callable[[], Any] | None = None
 
     @property
     def effective_format(self) -> str:

@@ -32,7 +32,7 @@ def find_published(client: Any, destination: str, fingerprint: str, *, retry: An
     failing past the retry policy), the answer is None and the data is read as usual, which reports any of
     these as it always did.
     """
-    from google.api_core.exceptions import GoogleAPIError, NotFound
+    from google.api_core.exceptions import NotFound
 
     dest = Destination.parse(destination)
     kwargs = {"retry": retry} if retry is not None else {}
@@ -44,9 +44,9 @@ def find_published(client: Any, destination: str, fingerprint: str, *, retry: An
         listed = list(client.list_blobs(dest.bucket, prefix=prefix or None, match_glob=pattern, **kwargs))
     except NotFound:  # no bucket, so nothing published: the upload itself says how to create it
         return None
-    except GoogleAPIError as err:
-        log.warning("cannot list gs://%s/%s to find data published from the same sources (%s); reading them",
-                    dest.bucket, prefix, err)
+    except Exception as err:  # no permission, credentials refused, the service failing past the retry policy
+        log.warning("cannot list gs://%s/%s to find data published from the same sources (%s: %s); reading them",
+                    dest.bucket, prefix, type(err).__name__, err)
         return None
     matches = [blob for blob in listed
                if _is_manifest(blob.name, prefix) and (blob.metadata or {}).get(SOURCES_METADATA_KEY) == fingerprint]
@@ -70,8 +70,6 @@ def _is_manifest(name: str, prefix: str) -> bool:
 
 def _result(dest: Destination, blob: Any, kwargs: dict[str, Any]) -> dict[str, Any] | None:
     """The publishing run's result, from its manifest; None for a manifest that is not what its name says."""
-    from google.api_core.exceptions import GoogleAPIError
-
     folder = blob.name.rsplit("/", 2)[-2]
     try:
         manifest = json.loads(blob.download_as_bytes(**kwargs))
@@ -81,9 +79,9 @@ def _result(dest: Destination, blob: Any, kwargs: dict[str, Any]) -> dict[str, A
         if not files.get("train"):
             raise ValueError("it names no training file")
         return dataset_result(dest, folder, bool(files.get("validation")), manifest, changed=False)
-    except GoogleAPIError as err:  # deleted since it was listed, or unreadable: read the sources instead
-        log.warning("cannot read %s (%s); reading the sources", dest.uri(blob.name), err)
-        return None
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         log.warning("ignoring %s: not a manifest this provider wrote (%s)", dest.uri(blob.name), err)
+        return None
+    except Exception as err:  # deleted since it was listed, or unreadable: read the sources instead
+        log.warning("cannot read %s (%s: %s); reading the sources", dest.uri(blob.name), type(err).__name__, err)
         return None

@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_tuning import __version__
@@ -28,28 +29,45 @@ FINGERPRINT_VERSION = b"airflow-tuning/sources/1\n"
 _REPORTING_OPTIONS = frozenset({"max_problems", "progress_interval"})
 
 
-def sources_fingerprint(sources: Sequence[Source], options: Options) -> str | None:
-    """Hex SHA-256 of the sources' identities and the output-changing options, or None if a source has none.
+@dataclass(frozen=True)
+class Fingerprint:
+    """The digest, and how to tell that no local file changed since it was taken."""
 
-    Reads each local file once (CRC32C, at memory speed); Cloud Storage objects are not read.
+    digest: str
+    stamps: tuple[tuple[Callable[[], Any], Any], ...] = ()  # (how to stamp a file, its stamp before the read)
+
+    def still_holds(self) -> bool:
+        """False when a local file changed after it was fingerprinted: the data read since may be other bytes
+        than the digest describes, and must not be published under it."""
+        return all(stamp() == before for stamp, before in self.stamps)
+
+
+def sources_fingerprint(sources: Sequence[Source], options: Options) -> Fingerprint | None:
+    """The sources' identities and the output-changing options in one digest, or None if a source has none.
+
+    Reads each local file once (CRC32C, at memory speed); Cloud Storage objects are not read (and are later
+    read at the listed generation).
     """
     digest = hashlib.sha256(FINGERPRINT_VERSION + HASH_VERSION + f"{__version__}\n".encode())
-    settings = {k: v for k, v in dataclasses.asdict(options).items() if k not in _REPORTING_OPTIONS}
-    digest.update(_canonical(settings) + b"\n")
-    for source in sources:
-        identity = _identity(source)
-        if identity is None:
-            return None
-        digest.update(_canonical([source.name, source.effective_format, identity]) + b"\n")
-    return digest.hexdigest()
+    stamps = []
+    try:
+        settings = {k: v for k, v in dataclasses.asdict(options).items() if k not in _REPORTING_OPTIONS}
+        digest.update(_canonical(settings) + b"\n")
+        for source in sources:
+            if source.stamp is not None:
+                stamps.append((source.stamp, source.stamp()))  # before the identity: a change during it shows
+            identity = _identity(source)
+            if identity is None:
+                return None
+            digest.update(_canonical([source.name, source.effective_format, identity]) + b"\n")
+    except (TypeError, ValueError):  # something that is not JSON data: nothing stable to compare, read as usual
+        return None
+    return Fingerprint(digest.hexdigest(), tuple(stamps))
 
 
 def _identity(source: Source) -> str | None:
     if source.items is not None:
-        try:
-            return "items-sha256=" + hashlib.sha256(_canonical(list(source.items))).hexdigest()
-        except (TypeError, ValueError):  # not JSON data: nothing stable to compare, read it as usual
-            return None
+        return "items-sha256=" + hashlib.sha256(_canonical(list(source.items))).hexdigest()
     return source.identity() if source.identity is not None else None
 
 

@@ -59,7 +59,8 @@ def local_sources(patterns: Iterable[str], fmt: str = "auto", seen: set[str] | N
             raise SourceError(f"{pattern}: matches no data file")
         paths = unique_by_real_path(paths, seen)
         sources.extend(Source(name=path, format=fmt, open=partial(_open_binary, path),
-                              identity=partial(_file_identity, path)) for path in paths)
+                              identity=partial(_file_identity, path), stamp=partial(_file_stamp, path))
+                       for path in paths)
     return sources
 
 
@@ -110,6 +111,15 @@ def _open_blob(blob: Any) -> Any:
 def _blob_identity(blob: Any) -> str | None:
     """The object's CRC32C and size, as listed: known without reading a byte."""
     return f"crc32c={blob.crc32c} size={blob.size}" if blob.crc32c and blob.size is not None else None
+
+
+def _file_stamp(path: str) -> tuple[int, ...] | None:
+    """Size, modification and change times, inode: any write, truncation or replacement changes one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
 def _file_identity(path: str) -> str | None:

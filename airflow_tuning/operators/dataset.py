@@ -191,7 +191,7 @@ class UploadDatasetOperator(BaseOperator):
         storage = hook.get_storage_client()
         # The same sources and options as a published dataset's: answer with it, reading nothing.
         fingerprint = sources_fingerprint(sources, options)
-        reused = find_published(storage, self.destination, fingerprint, retry=hook.api_core_retry) \
+        reused = find_published(storage, self.destination, fingerprint.digest, retry=hook.api_core_retry) \
             if fingerprint else None
         if reused is not None:
             return self._finish(context, reused)
@@ -212,9 +212,13 @@ class UploadDatasetOperator(BaseOperator):
             self.log.info("Split: %d training, %d validation example(s); dataset sha256 %s",
                           prepared.train.examples, prepared.validation.examples if prepared.validation else 0,
                           prepared.sha256)
+            if fingerprint is not None and not fingerprint.still_holds():
+                self.log.warning("A local source changed while it was read: the dataset is published without the "
+                                 "sources' fingerprint, and the next run reads them again")
+                fingerprint = None
             try:
                 result = publish(storage, prepared, self.destination, retry=hook.api_core_retry, staged=staged,
-                                 sources_fingerprint=fingerprint)
+                                 sources_fingerprint=fingerprint.digest if fingerprint else None)
             except BucketNotFoundError as err:
                 raise AirflowFailException(err.advice(emulated=hook.settings.is_emulated)) from None
         self.log.info("%s: %s", "Published" if result["changed"] else "Unchanged, nothing uploaded",

@@ -137,18 +137,17 @@ def test_a_manifest_that_does_not_name_its_folder_is_ignored(upload_dag, gemini_
     assert "ignoring gs://" in caplog.text and "does not name its folder" in caplog.text
 
 
-def test_a_destination_prefix_with_glob_characters_is_matched_literally(upload_dag, gemini_conn, storage, bucket,
-                                                                        write):
-    data = write("data.jsonl", jsonl(*many(20)))
-    conf = {"sources": [data], "destination": f"gs://{bucket}/sets[1]*"}
+def test_a_destination_prefix_with_glob_characters_is_matched_literally(upload_dag, gemini_conn, storage, bucket):
+    storage.bucket(bucket).blob(HISTORY).upload_from_string(jsonl(*many(20)))
+    conf = {"sources": [f"gs://{bucket}/{HISTORY}"], "destination": f"gs://{bucket}/sets[1]*"}
     first = _upload(upload_dag, conf)
     other = _upload(upload_dag, {**conf, "destination": f"gs://{bucket}/sets[1]*x"})  # a sibling prefix
     assert other["changed"] is True and other["manifest_uri"].startswith(f"gs://{bucket}/sets[1]*x/")
-    sessions = len(_sessions(gemini_conn, bucket))
+    sessions, reads = len(_sessions(gemini_conn, bucket)), _reads(gemini_conn, bucket)
 
     again = _upload(upload_dag, conf)
     assert again["changed"] is False and _same_but_changed(first, again)
-    assert len(_sessions(gemini_conn, bucket)) == sessions
+    assert (len(_sessions(gemini_conn, bucket)), _reads(gemini_conn, bucket)) == (sessions, reads)
 
 
 def test_without_permission_to_list_the_sources_are_read_as_usual(upload_dag, gemini_conn, storage, bucket, write,
@@ -183,7 +182,8 @@ def test_a_missing_bucket_still_reports_the_data_first(upload_dag, gemini_conn, 
 
 
 def _fingerprint(sources: list[Source], **options) -> str | None:
-    return sources_fingerprint(sources, Options(**options))
+    fingerprint = sources_fingerprint(sources, Options(**options))
+    return None if fingerprint is None else fingerprint.digest
 
 
 def test_the_fingerprint_covers_content_names_and_every_option_that_changes_the_output(write):
@@ -224,11 +224,38 @@ def test_only_a_regular_file_is_read_for_its_identity(tmp_path):
     pipe = str(tmp_path / "pipe.jsonl")
     os.mkfifo(pipe)
     line = jsonl(vertex("Hi", "Hello")).encode()
-    writer = threading.Thread(target=lambda: open(pipe, "wb").write(line), daemon=True)
-    writer.start()
-    assert _file_identity(pipe) is None
-    with open(pipe, "rb") as fh:  # everything the writer sent is still there for the pipeline
-        assert fh.read() == line
-    writer.join(timeout=30)
+    seen: dict = {}
+
+    def write() -> None:
+        with open(pipe, "wb") as fh:
+            fh.write(line)
+
+    def check() -> None:  # in a thread: a regression would block on the pipe, and fail below, not hang
+        seen["identity"] = _file_identity(pipe)
+        with open(pipe, "rb") as fh:
+            seen["left"] = fh.read()
+
+    threads = [threading.Thread(target=write, daemon=True), threading.Thread(target=check, daemon=True)]
+    for thread in threads:
+        thread.start()
+    threads[1].join(timeout=30)
+    assert not threads[1].is_alive() and seen == {"identity": None, "left": line}  # nothing taken from the pipe
     assert _file_identity(str(tmp_path / "missing.jsonl")) is None
     assert _file_identity(str(tmp_path)) is None
+
+
+def test_a_local_file_changed_after_its_fingerprint_no_longer_holds_it(write):
+    path = write("a.jsonl", jsonl(*many(3)))
+    fingerprint = sources_fingerprint(local_sources([path]), Options())
+    assert fingerprint is not None and fingerprint.still_holds()
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(jsonl(vertex("late", "line")))
+    assert not fingerprint.still_holds()  # the operator then publishes without it (the next run reads again)
+
+
+def test_options_that_are_not_json_data_give_no_fingerprint(write):
+    from decimal import Decimal
+
+    path = write("a.jsonl", jsonl(*many(3)))
+    limits = Limits.resolve({"max_images": Decimal(3)})
+    assert sources_fingerprint(local_sources([path]), Options(limits=limits)) is None
