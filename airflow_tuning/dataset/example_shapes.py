@@ -89,3 +89,13 @@ class RichExample(Example[AnyPart, Text]):
 
 class MediaExample(Example[MediaPart, Text]):
     """Text and file parts."""
+
+
+def roles_alternate(contents: list[Any], single_turn: bool) -> bool:
+    """user, model, user, model, ...: an even number of turns that starts with user ends with model (two
+    turns only, when ``single_turn``). The decoder checked each role's value; Python checks their order."""
+    if len(contents) == 2:  # the common case, without the loop
+        return contents[0].role == "user" and contents[1].role == "model"
+    if len(contents) % 2 or single_turn:
+        return False
+    return all(turn.role == ("model" if index % 2 else "user") for index, turn in enumerate(contents))

@@ -17,7 +17,13 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from airflow_tuning.dataset.example_shapes import MediaExample, RichExample, TextExample, VerbatimTextExample
+from airflow_tuning.dataset.example_shapes import (
+    MediaExample,
+    RichExample,
+    TextExample,
+    VerbatimTextExample,
+    roles_alternate,
+)
 from airflow_tuning.dataset.formats import DECODE_ERRORS
 from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.validation import FILE_URI_SCHEMES, InvalidExample, Media, encode_declared, encode_sorted
@@ -62,13 +68,11 @@ def _rich_example(raw: bytes, limits: Limits, decode: Callable[[bytes], Any], en
     except DECODE_ERRORS:
         return None
     contents = example.contents
-    if len(contents) % 2 or (limits.single_turn and len(contents) != 2):
+    if not roles_alternate(contents, limits.single_turn):
         return None
     media = Media()
     chars = total = 0
-    for index, turn in enumerate(contents):
-        if turn.role != ("model" if index % 2 else "user"):
-            return None
+    for turn in contents:
         chars = 0
         for part in turn.parts:
             text, file = part.text, part.fileData
@@ -111,17 +115,8 @@ def fast_text_example(raw: bytes, limits: Limits) -> TextExample | VerbatimTextE
     except DECODE_ERRORS:
         return None
     contents = example.contents
-    # user, model, user, model, ...: an even number of turns that starts with user ends with model
-    turns = len(contents)
-    if turns == 2:
-        if contents[0].role != "user" or contents[1].role != "model":
-            return None
-    elif turns % 2 or limits.single_turn:
+    if not roles_alternate(contents, limits.single_turn):
         return None
-    else:
-        for index, turn in enumerate(contents):
-            if turn.role != ("model" if index % 2 else "user"):
-                return None
     if limits.max_input_chars is None and limits.max_output_chars is None:
         return example
     chars = total = 0

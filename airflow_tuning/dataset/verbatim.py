@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from airflow_tuning.dataset.example_shapes import VerbatimTextExample
+from airflow_tuning.dataset.example_shapes import VerbatimTextExample, roles_alternate
 from airflow_tuning.dataset.formats import DECODE_ERRORS
 from airflow_tuning.dataset.limits import Limits
 
@@ -49,13 +49,8 @@ def verbatim_text_example(raw: bytes, limits: Limits) -> VerbatimTextExample | N
         # A raw text accepts any JSON value, so fastpath's str-typed decoder would refuse this line too: it is
         # not a typed text example, and the general path decides whether it is valid.
         return None
-    contents = example.contents
-    turns = len(contents)
-    if turns % 2 or (limits.single_turn and turns != 2):
+    if not roles_alternate(example.contents, limits.single_turn):
         return None
-    for index, turn in enumerate(contents):
-        if turn.role != ("model" if index % 2 else "user"):
-            return None
     if not raw.isascii():
         try:
             raw.decode("utf-8")
