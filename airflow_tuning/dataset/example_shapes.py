@@ -5,7 +5,8 @@ system instruction of text parts, and only the part type and the type of a text 
 
 - ``TextExample``: text parts, texts decoded into strings (non-empty, checked by the decoder);
 - ``VerbatimTextExample``: text parts, texts kept as their raw JSON slices (``msgspec.Raw``, see ``verbatim``);
-- ``RichExample``: text, file and function parts; ``MediaExample``: text and file parts only.
+- ``RichExample``: text, file and function parts, texts decoded into strings;
+- ``VerbatimRichExample``: the same, texts kept as their raw JSON slices.
 
 Fields are declared in sorted order, so the default encoder writes the canonical (sorted-key) line. Unknown
 fields are refused, and the role's value is checked by the decoder; only the alternation of roles, the
@@ -67,35 +68,32 @@ class FunctionResponse(Struct, forbid_unknown_fields=True, omit_defaults=True):
     id: Any = UNSET
 
 
-class AnyPart(Struct, forbid_unknown_fields=True, omit_defaults=True):
+class AnyPart(Struct, Generic[T], forbid_unknown_fields=True, omit_defaults=True):
     """Exactly one field must be set; the decoder checks each field's shape, Python counts them."""
 
     fileData: FileData | UnsetType = UNSET  # noqa: N815
     functionCall: FunctionCall | UnsetType = UNSET  # noqa: N815
     functionResponse: FunctionResponse | UnsetType = UNSET  # noqa: N815
-    text: Text | UnsetType = UNSET
+    text: T | UnsetType = UNSET
 
 
-class MediaPart(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Text and file parts only: every field is typed, so the declared order is the canonical one."""
-
-    fileData: FileData | UnsetType = UNSET  # noqa: N815
-    text: Text | UnsetType = UNSET
-
-
-class RichExample(Example[AnyPart, Text]):
+class RichExample(Example[AnyPart[Text], Text]):
     """Text, file and function parts; function arguments and responses are free objects."""
 
 
-class MediaExample(Example[MediaPart, Text]):
-    """Text and file parts."""
+class VerbatimRichExample(Example[AnyPart[Raw], Raw]):
+    """Text, file and function parts, texts kept as raw JSON slices (checked by ``verbatim``)."""
 
 
 def roles_alternate(contents: list[Any], single_turn: bool) -> bool:
     """user, model, user, model, ...: an even number of turns that starts with user ends with model (two
     turns only, when ``single_turn``). The decoder checked each role's value; Python checks their order."""
-    if len(contents) == 2:  # the common case, without the loop
+    turns = len(contents)
+    if turns == 2:  # the common case, without the loop
         return contents[0].role == "user" and contents[1].role == "model"
-    if len(contents) % 2 or single_turn:
+    if turns % 2 or single_turn:
         return False
-    return all(turn.role == ("model" if index % 2 else "user") for index, turn in enumerate(contents))
+    return [turn.role for turn in contents] == _USER_MODEL * (turns // 2)
+
+
+_USER_MODEL = ["user", "model"]

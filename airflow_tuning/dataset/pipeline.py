@@ -57,6 +57,7 @@ from airflow_tuning.dataset.validation import (
     encode_sorted,
     pair_example,
 )
+from airflow_tuning.dataset.verbatim import UNSURE, verbatim_line
 
 log = logging.getLogger(__name__)
 
@@ -287,37 +288,30 @@ class _Scan:
         instruction = self.options.system_instruction
         expect = "auto" if fmt in ("auto", "csv") else fmt
         vertex_first = expect != "pairs"
-        fast = fast_example if vertex_first else None
+        # Texts can be copied only when no character limit needs them decoded (see ``verbatim``).
+        text_line = verbatim_line if vertex_first and limits.max_input_chars is None \
+            and limits.max_output_chars is None else None
+        convert = partial(_json_line, limits=limits, expect=expect, instruction=instruction)
+        single_turn, max_tokens = limits.single_turn, limits.max_example_tokens
         kinds: dict[str, int] = dict.fromkeys(("vertex", "pairs", "csv"), 0)
         add = sink.add if sink is not None else None
-        decode, sha256, seen_add = _decode, _sha256, seen.add
+        sha256, seen_add = _sha256, seen.add
         records_n = blank = valid = duplicates = tokens_total = 0
         countdown = PROGRESS_EVERY
         measure = (lengths := LengthTracker()).add
         for number, payload in records:
             if type(payload) is bytes and payload and not payload.isspace():
                 records_n += 1
-                try:
-                    typed = fast(payload, limits) if fast is not None else None
-                    if typed is not None:
-                        example, files, encode = typed
-                        kind = "vertex"
-                    else:
-                        try:
-                            obj = decode(payload)
-                        except DECODE_ERRORS as err:
-                            raise InvalidExample(explain_bad_json(payload, err)) from None
-                        encode = encode_sorted
-                        if vertex_first and type(obj) is dict and "contents" in obj:
-                            example, files = check_vertex(obj, limits)
-                            kind = "vertex"
-                        else:
-                            example, files, kind = check_example(obj, limits, expect=expect,
-                                                                 system_instruction=instruction)
-                    line, tokens = encode_example(example, files, limits, encode)
-                except InvalidExample as err:
-                    report.add_problem(stats, number, str(err), display=source.display)
-                    continue
+                line = text_line(payload, single_turn) if text_line is not None else UNSURE
+                if type(line) is bytes and (max_tokens is None or len(line) // 4 <= max_tokens):
+                    kind, tokens = "vertex", len(line) // 4  # encode_example's estimate, for a line without files
+                else:
+                    try:
+                        # Past the token limit, the line's decoded example takes the general path's error.
+                        line, tokens, kind = convert(payload, line is not None)
+                    except InvalidExample as err:
+                        report.add_problem(stats, number, str(err), display=source.display)
+                        continue
             elif payload is None or type(payload) is bytes:
                 blank += 1
                 continue
@@ -377,6 +371,29 @@ class _Scan:
             "bytes": report.bytes + size,
             "elapsed": now - self.started,
         })
+
+
+def _json_line(payload: bytes, text: bool, limits: Limits, expect: str, instruction: str | None
+               ) -> tuple[bytes, int, str]:
+    """(canonical line, estimated tokens, kind) of a JSON line ``verbatim`` did not take; raises
+    ``InvalidExample``. The typed decoders first (text examples only if ``text``), then the general rules."""
+    typed = fast_example(payload, limits, text) if expect != "pairs" else None
+    if typed is not None:
+        example, files, encode = typed
+        kind = "vertex"
+    else:
+        try:
+            obj = _decode(payload)
+        except DECODE_ERRORS as err:
+            raise InvalidExample(explain_bad_json(payload, err)) from None
+        encode = encode_sorted
+        if expect != "pairs" and type(obj) is dict and "contents" in obj:
+            example, files = check_vertex(obj, limits)
+            kind = "vertex"
+        else:
+            example, files, kind = check_example(obj, limits, expect=expect, system_instruction=instruction)
+    line, tokens = encode_example(example, files, limits, encode)
+    return line, tokens, kind
 
 
 def _position(stream: Any) -> int:

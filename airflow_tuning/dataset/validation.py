@@ -29,7 +29,7 @@ _FUNCTION_KEYS = {"functionCall": frozenset({"name", "args", "id"}),
                   "functionResponse": frozenset({"name", "response", "id"})}
 PAIR_INPUT_KEYS = ("input", "text_input")
 # Characters that str.splitlines() and some JSONL readers treat as line breaks, though JSON allows them raw.
-_LINE_BREAKS = {ch: f"\\u{ord(ch):04x}" for ch in "\u0085\u2028\u2029"}
+LINE_BREAKS = {ch: f"\\u{ord(ch):04x}" for ch in "\u0085\u2028\u2029"}
 encode_sorted = msgspec.json.Encoder(order="sorted").encode
 # For typed examples whose fields are declared in sorted order and hold no free-form objects: the same bytes
 # as ``encode_sorted``, at half the cost (nothing to sort at run time).
@@ -199,7 +199,7 @@ def encode_example(example: Any, files: int, limits: Limits, encode: Callable[[A
     attached file. Cheap, and on the safe side for the per-example limit.
     """
     line = encode(example)
-    if not line.isascii() and (b"\xe2" in line or b"\xc2" in line):  # their UTF-8 lead bytes
+    if not line.isascii():
         line = _escape_line_breaks(line)
     tokens = len(line) // 4 + files * TOKENS_PER_MEDIA_PART
     if limits.max_example_tokens is not None and tokens > limits.max_example_tokens:
@@ -208,11 +208,17 @@ def encode_example(example: Any, files: int, limits: Limits, encode: Callable[[A
 
 
 def _escape_line_breaks(line: bytes) -> bytes:
-    """Only called when a lead byte of one of them is present (single-byte searches are the fast ones)."""
-    text = line.decode("utf-8")
-    if not any(ch in text for ch in _LINE_BREAKS):
+    """``line`` (valid UTF-8 JSON) with U+0085, U+2028 and U+2029 written as escapes.
+
+    Searched by their UTF-8 lead bytes first: single-byte searches are the fast ones, and most lines hold
+    neither lead byte.
+    """
+    if b"\xe2" not in line and b"\xc2" not in line:
         return line
-    for ch, escaped in _LINE_BREAKS.items():
+    text = line.decode("utf-8")
+    if not any(ch in text for ch in LINE_BREAKS):
+        return line
+    for ch, escaped in LINE_BREAKS.items():
         text = text.replace(ch, escaped)
     return text.encode("utf-8")
 
