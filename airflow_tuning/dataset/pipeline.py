@@ -22,22 +22,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, BinaryIO, cast
 
-import msgspec
-
 from airflow_tuning.dataset import method_scan
 from airflow_tuning.dataset.duplicate_keys import check_duplicate_keys
-from airflow_tuning.dataset.fastpath import fast_example
 from airflow_tuning.dataset.formats import (
-    DECODE_ERRORS,
     MAX_LINE_BYTES,
     OVERSIZED,
     CsvColumns,
     Source,
-    explain_bad_json,
     iter_csv,
     iter_items,
     iter_lines,
 )
+from airflow_tuning.dataset.json_line import json_line
 from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.outliers import LengthTracker
 from airflow_tuning.dataset.report import DatasetValidationError, SourceStats, ValidationReport
@@ -51,10 +47,7 @@ from airflow_tuning.dataset.split import (
 from airflow_tuning.dataset.tokens import stream_tokens
 from airflow_tuning.dataset.validation import (
     InvalidExample,
-    check_example,
-    check_vertex,
     encode_example,
-    encode_sorted,
     pair_example,
 )
 from airflow_tuning.dataset.verbatim import UNSURE, verbatim_line
@@ -66,7 +59,6 @@ ON_INVALID = ("fail", "skip")
 PROGRESS_EVERY = 1 << 14  # records between clock checks
 HASH_SLICE = 1 << 16  # example digests hashed per join
 _sha256 = hashlib.sha256
-_decode = msgspec.json.decode
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -291,7 +283,7 @@ class _Scan:
         # Texts can be copied only when no character limit needs them decoded (see ``verbatim``).
         text_line = verbatim_line if vertex_first and limits.max_input_chars is None \
             and limits.max_output_chars is None else None
-        convert = partial(_json_line, limits=limits, expect=expect, instruction=instruction)
+        convert = partial(json_line, limits=limits, expect=expect, instruction=instruction)
         single_turn, max_tokens = limits.single_turn, limits.max_example_tokens
         kinds: dict[str, int] = dict.fromkeys(("vertex", "pairs", "csv"), 0)
         add = sink.add if sink is not None else None
@@ -371,29 +363,6 @@ class _Scan:
             "bytes": report.bytes + size,
             "elapsed": now - self.started,
         })
-
-
-def _json_line(payload: bytes, text: bool, limits: Limits, expect: str, instruction: str | None
-               ) -> tuple[bytes, int, str]:
-    """(canonical line, estimated tokens, kind) of a JSON line ``verbatim`` did not take; raises
-    ``InvalidExample``. The typed decoders first (text examples only if ``text``), then the general rules."""
-    typed = fast_example(payload, limits, text) if expect != "pairs" else None
-    if typed is not None:
-        example, files, encode = typed
-        kind = "vertex"
-    else:
-        try:
-            obj = _decode(payload)
-        except DECODE_ERRORS as err:
-            raise InvalidExample(explain_bad_json(payload, err)) from None
-        encode = encode_sorted
-        if expect != "pairs" and type(obj) is dict and "contents" in obj:
-            example, files = check_vertex(obj, limits)
-            kind = "vertex"
-        else:
-            example, files, kind = check_example(obj, limits, expect=expect, system_instruction=instruction)
-    line, tokens = encode_example(example, files, limits, encode)
-    return line, tokens, kind
 
 
 def _position(stream: Any) -> int:

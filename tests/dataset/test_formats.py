@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 
 import pytest
 
@@ -175,3 +176,18 @@ def test_iter_lines_handles_lines_across_blocks_and_oversized_lines():
     data = b"a" * 10 + b"\n" + b"b" * 25 + b"\r\n" + b"c" * 100 + b"\nlast"
     lines = list(iter_lines(io.BytesIO(data), block_size=7, max_line=50))
     assert lines == [(1, b"a" * 10), (2, b"b" * 25), (3, OVERSIZED), (4, b"last")]
+
+
+def test_iter_lines_gives_the_same_lines_at_any_block_size():
+    """Lines are found by BytesIO's line iterator block by block; whatever the block size, they are the
+    physical lines of the whole input, each without its \\n or \\r\\n (a lone \\r is kept inside a line)."""
+    rng = random.Random(7)
+    pieces = [b"a", b"\n", b"\r", b"\r\n", b"xyz", b" ", b"\xc3\xa9", b"{}"]
+    for _ in range(2000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        expected = data.split(b"\n")
+        if expected[-1] == b"":
+            expected.pop()
+        expected = [line[:-1] if line.endswith(b"\r") else line for line in expected]
+        got = list(iter_lines(io.BytesIO(data), block_size=rng.randint(1, 16)))
+        assert got == list(enumerate(expected, 1)), data
