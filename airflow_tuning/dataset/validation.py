@@ -30,6 +30,9 @@ _FUNCTION_KEYS = {"functionCall": frozenset({"name", "args", "id"}),
 PAIR_INPUT_KEYS = ("input", "text_input")
 # Characters that str.splitlines() and some JSONL readers treat as line breaks, though JSON allows them raw.
 LINE_BREAKS = {ch: f"\\u{ord(ch):04x}" for ch in "\u0085\u2028\u2029"}
+# Their UTF-8 lead bytes, as ints: ``int in bytes`` is a bare memchr, several times faster than a search for
+# a one-byte ``bytes``.
+LEAD_E2, LEAD_C2 = 0xE2, 0xC2
 encode_sorted = msgspec.json.Encoder(order="sorted").encode
 # For typed examples whose fields are declared in sorted order and hold no free-form objects: the same bytes
 # as ``encode_sorted``, at half the cost (nothing to sort at run time).
@@ -210,10 +213,9 @@ def encode_example(example: Any, files: int, limits: Limits, encode: Callable[[A
 def _escape_line_breaks(line: bytes) -> bytes:
     """``line`` (valid UTF-8 JSON) with U+0085, U+2028 and U+2029 written as escapes.
 
-    Searched by their UTF-8 lead bytes first: single-byte searches are the fast ones, and most lines hold
-    neither lead byte.
+    Searched by their UTF-8 lead bytes first: most lines hold neither.
     """
-    if b"\xe2" not in line and b"\xc2" not in line:
+    if LEAD_E2 not in line and LEAD_C2 not in line:
         return line
     text = line.decode("utf-8")
     if not any(ch in text for ch in LINE_BREAKS):

@@ -27,7 +27,7 @@ import msgspec
 
 from airflow_tuning.dataset.example_shapes import VerbatimTextExample, roles_alternate
 from airflow_tuning.dataset.formats import DECODE_ERRORS
-from airflow_tuning.dataset.validation import LINE_BREAKS, encode_declared
+from airflow_tuning.dataset.validation import LEAD_C2, LEAD_E2, LINE_BREAKS, encode_declared
 
 #: The line may be a valid text example, but its strings must be decoded to know (see the module's doc).
 UNSURE: Any = object()
@@ -39,6 +39,7 @@ _CANONICAL_ESCAPES = re.compile(rb'\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))')
 # sends the line to the decoded-strings path.
 _NOT_A_TEXT = re.compile(rb'"text"\s*:\s*(?:[^"\s]|"")')
 _decode = msgspec.json.Decoder(VerbatimTextExample).decode
+_BACKSLASH = ord("\\")  # an int: ``int in bytes`` is a bare memchr (see ``validation.LEAD_E2``)
 
 
 def verbatim_line(raw: bytes, single_turn: bool) -> Any:
@@ -73,8 +74,8 @@ def texts_are_canonical(raw: bytes) -> bool:
         except UnicodeDecodeError:
             return False
         # Searched by their UTF-8 lead bytes first: most lines hold neither.
-        if (b"\xe2" in raw or b"\xc2" in raw) and any(ch in text for ch in LINE_BREAKS):
+        if (LEAD_E2 in raw or LEAD_C2 in raw) and any(ch in text for ch in LINE_BREAKS):
             return False
-    if b"\\" in raw and b"\\" in _CANONICAL_ESCAPES.sub(b"", raw):
+    if _BACKSLASH in raw and _BACKSLASH in _CANONICAL_ESCAPES.sub(b"", raw):
         return False
     return _NOT_A_TEXT.search(raw) is None
