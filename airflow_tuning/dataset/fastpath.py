@@ -92,10 +92,11 @@ def _rich_example(raw: bytes, limits: Limits, decode: Callable[[bytes], Any]) ->
             return None
         if limits.max_output_chars is not None and chars > limits.max_output_chars:
             return None
-    try:
-        media.check(limits)
-    except InvalidExample:
-        return None
+    if media.files:
+        try:
+            media.check(limits)
+        except InvalidExample:
+            return None
     return example, media.files, encode_sorted if functions else encode_declared
 
 
