@@ -73,8 +73,13 @@ def iter_lines(stream: BinaryIO, block_size: int = BLOCK_SIZE, max_line: int = M
     tail_size = 0
     oversized = False
     block = stream.read(block_size)
+    while 0 < len(block) < len(BOM) and BOM.startswith(block):  # a first read too short to tell
+        more = stream.read(block_size)
+        if not more:
+            break
+        block += more
     if block.startswith(BOM):
-        block = block[len(BOM):]
+        block = block[len(BOM):] or stream.read(block_size)
     while block:
         lines = io.BytesIO(block)
         if tail or oversized:

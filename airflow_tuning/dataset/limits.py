@@ -37,6 +37,18 @@ class Limits:
     text_only: bool = False
     single_turn: bool = False
 
+    def __post_init__(self) -> None:
+        # A limit is a count: a negative or non-integer one would make every example invalid, or compare
+        # strings with numbers deep inside the checks, so it is refused here, where it is given.
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name.startswith("max_") and value is not None \
+                    and (type(value) is not int or value < 0):
+                raise ValueError(f"limits: {item.name} must be a whole number >= 0, or None for no limit; "
+                                 f"got {value!r}")
+            if item.name in ("text_only", "single_turn") and type(value) is not bool:
+                raise ValueError(f"limits: {item.name} must be true or false, got {value!r}")
+
     @classmethod
     def resolve(cls, value: Limits | str | Mapping[str, Any] | None) -> Limits:
         """A preset name, a mapping of overrides (optionally with ``preset``), or a ``Limits``."""

@@ -124,6 +124,9 @@ class UploadDatasetOperator(BaseOperator):
     ) -> None:
         if format not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+        from airflow_tuning.dataset.limits import Limits  # a small module of plain dataclasses
+
+        Limits.resolve(limits)  # a preset's name, known fields, counts >= 0: refused when the DAG is parsed
         validate_unless_template(on_invalid, _check_on_invalid)
         validate_unless_template(destination, _check_destination)
         where = destination.strip().rstrip("/")
@@ -179,7 +182,7 @@ class UploadDatasetOperator(BaseOperator):
             on_invalid=self.on_invalid,
             max_invalid_fraction=max_invalid_fraction,
             max_problems=int(self.max_reported_problems),
-            limits=Limits.resolve(self.limits),
+            limits=Limits.resolve(self.limits),  # checked in __init__: not a template field
         )
         try:
             sources = self._resolve_sources(hook)

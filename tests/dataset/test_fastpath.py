@@ -8,7 +8,7 @@ import random
 import msgspec
 import pytest
 
-from airflow_tuning.dataset.fastpath import fast_text_example
+from airflow_tuning.dataset.fastpath import fast_example, fast_text_example
 from airflow_tuning.dataset.limits import Limits
 from airflow_tuning.dataset.validation import InvalidExample, check_example, encode_example
 from airflow_tuning.dataset.verbatim import UNSURE, verbatim_line
@@ -40,6 +40,17 @@ MUTANTS = [
     '{"contents": [{"role": "user", "parts": [{"text": 5}]}, {"role": "model", "parts": [{"text": "b"}]}]}',
     '{"contents": [{"role": "user", "parts": [{"text": "' + "x" * 41_000 + '"}]}, '
     '{"role": "model", "parts": [{"text": "' + "y" * 6_000 + '"}]}]}',
+    # Roles out of order, in the two-turn shape the fast decoders check without a loop and in longer ones.
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}, {"role": "user", "parts": [{"text": "b"}]}]}',
+    '{"contents": [{"role": "model", "parts": [{"text": "a"}]}, {"role": "model", "parts": [{"text": "b"}]}]}',
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}, {"role": "model", "parts": [{"text": "b"}]}, '
+    '{"role": "model", "parts": [{"text": "c"}]}, {"role": "model", "parts": [{"text": "d"}]}]}',
+    '{"contents": [{"role": "user", "parts": [{"text": "a"}]}, {"role": "model", "parts": [{"text": "b"}]}, '
+    '{"role": "user", "parts": [{"text": "c"}]}, {"role": "user", "parts": [{"text": "d"}]}, '
+    '{"role": "user", "parts": [{"text": "e"}]}, {"role": "model", "parts": [{"text": "f"}]}]}',
+    '{"contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "image/png", "fileUri": "gs://b/x"}}]}, '
+    '{"role": "model", "parts": [{"text": "b"}]}, {"role": "model", "parts": [{"functionCall": {"name": "f"}}]}, '
+    '{"role": "model", "parts": [{"text": "d"}]}]}',
 ]
 
 
@@ -99,6 +110,7 @@ def test_fast_path_declines_every_invalid_line_and_the_unusual_ones():
         if not valid:
             assert fast_text_example(raw, limits) is None, raw[:200]
             assert type(verbatim_line(raw, False)) is not bytes, raw[:200]
+            assert fast_example(raw, limits) is None, raw[:200]
     unusual = MUTANTS[5]  # a non-string systemInstruction.role: valid, left to the general path
     assert fast_text_example(unusual.encode(), limits) is None
     assert verbatim_line(unusual.encode(), False) is None
@@ -136,8 +148,6 @@ RICH_DECLINED = [
 
 @pytest.mark.parametrize("preset", ["vertex", "gemini-api"])
 def test_rich_fast_path_agrees_with_the_general_rules(preset):
-    from airflow_tuning.dataset.fastpath import fast_example
-
     limits = Limits.resolve(preset)
     rng = random.Random(5)
     lines = [json.dumps(realistic(rng, i)).encode() for i in range(400)] + [json.dumps(r).encode() for r in RICH]
@@ -266,8 +276,6 @@ def test_rich_texts_are_copied_only_when_already_canonical(text, args):
     """Examples with file and function parts copy their texts under the same rule as text-only ones; a
     ``text`` key in a function's arguments only sends the line to the decoded strings, with the same bytes."""
     from airflow_tuning.dataset.example_shapes import VerbatimRichExample
-    from airflow_tuning.dataset.fastpath import fast_example
-
     limits = Limits.resolve("vertex")
     raw = _rich_line(text, args)
     assert verbatim_line(raw, False) is None  # not a text-only example
@@ -281,8 +289,6 @@ def test_rich_texts_are_copied_only_when_already_canonical(text, args):
 
 @pytest.mark.parametrize("value", ['5', 'null', '""', '{"text": "a"}'])
 def test_a_rich_text_that_is_not_a_non_empty_string_is_declined(value):
-    from airflow_tuning.dataset.fastpath import fast_example
-
     raw = _rich_line("q").replace(b'{"text": "q"}', b'{"text": ' + value.encode() + b'}')
     assert fast_example(raw, Limits.resolve("vertex"), text=False) is None, raw
     with pytest.raises(InvalidExample, match="non-empty"):

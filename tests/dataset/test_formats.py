@@ -180,14 +180,29 @@ def test_iter_lines_handles_lines_across_blocks_and_oversized_lines():
 
 def test_iter_lines_gives_the_same_lines_at_any_block_size():
     """Lines are found by BytesIO's line iterator block by block; whatever the block size, they are the
-    physical lines of the whole input, each without its \\n or \\r\\n (a lone \\r is kept inside a line)."""
+    physical lines of the whole input, each without its \\n or \\r\\n (a lone \\r is kept inside a line), a
+    leading byte-order mark removed, and a line longer than ``max_line`` is ``OVERSIZED`` only if it is
+    longer than ``max_line`` (it is when it is also longer than a block plus ``max_line``)."""
     rng = random.Random(7)
-    pieces = [b"a", b"\n", b"\r", b"\r\n", b"xyz", b" ", b"\xc3\xa9", b"{}"]
-    for _ in range(2000):
-        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
-        expected = data.split(b"\n")
-        if expected[-1] == b"":
-            expected.pop()
-        expected = [line[:-1] if line.endswith(b"\r") else line for line in expected]
-        got = list(iter_lines(io.BytesIO(data), block_size=rng.randint(1, 16)))
-        assert got == list(enumerate(expected, 1)), data
+    pieces = [b"a", b"\n", b"\r", b"\r\n", b"xyz", b" ", b"\xc3\xa9", b"{}", b"\xef\xbb\xbf"]
+    for _ in range(4000):
+        body = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        data = (b"\xef\xbb\xbf" if rng.random() < 0.3 else b"") + body
+        physical = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")  # one leading mark, and only there
+        if physical[-1] == b"":
+            physical.pop()
+        block_size, max_line = rng.randint(1, 16), rng.choice([1 << 30, rng.randint(1, 12)])
+        got = list(iter_lines(io.BytesIO(data), block_size=block_size, max_line=max_line))
+        assert [number for number, _ in got] == list(range(1, len(physical) + 1)), data
+        for (_, line), raw in zip(got, physical):
+            if line is OVERSIZED:  # sizes count the line's bytes as read, a \r before its \n included
+                assert len(raw) > max_line, (data, block_size, max_line)
+            else:
+                assert line == (raw[:-1] if raw.endswith(b"\r") else raw), (data, block_size, max_line)
+                assert len(raw) <= max_line + block_size, (data, block_size, max_line)
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 3, 4])
+def test_a_byte_order_mark_alone_in_the_first_read_is_still_removed(block_size):
+    data = b"\xef\xbb\xbf" + b"a\nb\n"
+    assert list(iter_lines(io.BytesIO(data), block_size=block_size)) == [(1, b"a"), (2, b"b")]

@@ -100,6 +100,10 @@ def test_operator_arguments_are_checked_when_the_dag_is_parsed():
         UploadDatasetOperator(task_id="b", destination="gs://b/p", sources="x.jsonl", format="parquet")
     with pytest.raises(ValueError, match="gs://bucket/prefix"):
         UploadDatasetOperator(task_id="c", destination="/local/dir", sources="x.jsonl")
+    with pytest.raises(ValueError, match="max_images must be a whole number >= 0"):
+        UploadDatasetOperator(task_id="f", destination="gs://b/p", sources="x.jsonl", limits={"max_images": -1})
+    with pytest.raises(ValueError, match="unknown preset"):
+        UploadDatasetOperator(task_id="g", destination="gs://b/p", sources="x.jsonl", limits="gemini")
     op = UploadDatasetOperator(task_id="d", destination="gs://b/tuning/", sources="x.jsonl")
     assert [(a.name, a.uri) for a in op.outlets] == [("gs://b/tuning", "gs://b/tuning")]
     templated = UploadDatasetOperator(task_id="e", destination="gs://{{ params.bucket }}/p", sources="x.jsonl")

@@ -253,9 +253,12 @@ def test_a_local_file_changed_after_its_fingerprint_no_longer_holds_it(write):
     assert not fingerprint.still_holds()  # the operator then publishes without it (the next run reads again)
 
 
-def test_options_that_are_not_json_data_give_no_fingerprint(write):
+def test_options_or_examples_that_are_not_json_data_give_no_fingerprint(write):
     from decimal import Decimal
 
+    from airflow_tuning.dataset.sources import inline_source
+
     path = write("a.jsonl", jsonl(*many(3)))
-    limits = Limits.resolve({"max_images": Decimal(3)})
-    assert sources_fingerprint(local_sources([path]), Options(limits=limits)) is None
+    assert sources_fingerprint(local_sources([path]), Options(system_instruction=Decimal(3))) is None  # type: ignore[arg-type]
+    assert sources_fingerprint([inline_source([{"contents": Decimal(3)}])], Options()) is None
+    assert sources_fingerprint(local_sources([path]), Options()) is not None

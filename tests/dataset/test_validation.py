@@ -210,3 +210,26 @@ def test_inline_examples_reject_nan_and_name_their_index():
         "examples:2: cannot be written as JSON: Out of range float values are not JSON compliant",
         "examples:3: not valid JSON: Expecting value at column 1",
     ]
+
+
+@pytest.mark.parametrize("override", [{"max_images": -1}, {"max_pdfs": "3"}, {"max_example_tokens": 1.5},
+                                      {"max_audio": True}, {"text_only": "yes"}])
+def test_limits_refuse_what_is_not_a_count(override):
+    """A negative or non-integer limit is refused where it is given, naming the field, instead of making
+    every example invalid or comparing a string with a number deep inside the checks."""
+    name = next(iter(override))
+    with pytest.raises(ValueError, match=f"limits: {name} must be"):
+        Limits.resolve(override)
+
+
+def test_a_zero_media_limit_still_accepts_examples_without_files(write):
+    function_only = {"contents": [{"role": "user", "parts": [{"text": "q"}]},
+                                  {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]},
+                                  {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {}}}]},
+                                  {"role": "model", "parts": [{"text": "a"}]}]}
+    image = {"contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "image/png", "fileUri": "gs://b/x"}}]},
+                          MODEL]}
+    limits = Limits.resolve({"max_images": 0, "max_pdfs": 0, "max_audio": 0, "max_videos": 0})
+    report = validate(local_sources([write("zero.jsonl", jsonl(function_only, image))]), Options(limits=limits))
+    assert (report.valid, report.invalid) == (1, 1)
+    assert [(p.line, p.reason) for p in report.problems] == [(2, "1 images exceed the limit of 0 per example (vertex)")]
