@@ -72,7 +72,8 @@ class UploadDatasetOperator(BaseOperator):
     :param max_invalid_fraction: the tolerated share of invalid records with ``on_invalid="skip"``.
     :param max_reported_problems: how many problems the error and the log list (the total is always given).
     :param limits: ``vertex`` (Gemini 2.x on Vertex AI), ``gemini-api`` (40,000/5,000-character pairs),
-        or a dict of overrides such as ``{"preset": "vertex", "max_images": 10}``.
+        or a dict of overrides such as ``{"preset": "vertex", "max_images": 10}``; each limit is a whole
+        number >= 0, or None for no limit, and is checked when the DAG is parsed.
     :param workdir: where the converted files are written before upload (default: the system temporary
         directory); they need about the size of the data, and a fast local disk or tmpfs speeds things up.
     :param asset: the Asset emitted when the task succeeds, with the result as the event's ``extra``.
