@@ -83,15 +83,8 @@ def _rich_example(raw: bytes, limits: Limits, decode: Callable[[bytes], Any]) ->
             elif count:
                 chars += len(text)
         total += chars
-    if count:
-        input_chars = total - chars
-        instruction = example.systemInstruction
-        if instruction is not UNSET:
-            input_chars += sum(len(part.text) for part in instruction.parts)
-        if limits.max_input_chars is not None and input_chars > limits.max_input_chars:
-            return None
-        if limits.max_output_chars is not None and chars > limits.max_output_chars:
-            return None
+    if count and not _within_chars(example, total, chars, limits):
+        return None
     if media.files:
         try:
             media.check(limits)
@@ -116,12 +109,16 @@ def fast_text_example(raw: bytes, limits: Limits) -> TextExample | None:
     for turn in contents:
         chars = sum(len(part.text) for part in turn.parts)
         total += chars
-    input_chars = total - chars
+    return example if _within_chars(example, total, chars, limits) else None
+
+
+def _within_chars(example: Any, total: int, output: int, limits: Limits) -> bool:
+    """Whether the characters of input (every turn's texts but the last turn's, and the system instruction's)
+    and of output (the last turn's) are within ``limits``; ``total`` counts every turn's texts."""
+    input_chars = total - output
     instruction = example.systemInstruction
     if instruction is not UNSET:
         input_chars += sum(len(part.text) for part in instruction.parts)
     if limits.max_input_chars is not None and input_chars > limits.max_input_chars:
-        return None
-    if limits.max_output_chars is not None and chars > limits.max_output_chars:
-        return None
-    return example
+        return False
+    return limits.max_output_chars is None or output <= limits.max_output_chars
