@@ -146,8 +146,12 @@ RICH_DECLINED = [
 ]
 
 
-@pytest.mark.parametrize("preset", ["vertex", "gemini-api"])
+CHARACTER_LIMITS = {"preset": "vertex", "max_input_chars": 1500, "max_output_chars": 400}
+
+
+@pytest.mark.parametrize("preset", ["vertex", "gemini-api", CHARACTER_LIMITS])
 def test_rich_fast_path_agrees_with_the_general_rules(preset):
+    """With character limits, texts are decoded and counted; every example is held to the general rules."""
     limits = Limits.resolve(preset)
     rng = random.Random(5)
     lines = [json.dumps(realistic(rng, i)).encode() for i in range(400)] + [json.dumps(r).encode() for r in RICH]
@@ -164,7 +168,7 @@ def test_rich_fast_path_agrees_with_the_general_rules(preset):
         rich += fast[1] > 0 or b"function" in raw
         assert fast[1] == files
         assert encode_example(fast[0], fast[1], limits, fast[2]) == encode_example(example, files, limits), raw[:200]
-    assert rich >= (20 if preset == "vertex" else 0)
+    assert rich >= ({"vertex": 20, "gemini-api": 0}[preset] if isinstance(preset, str) else 5)
     for declined in RICH_DECLINED:
         raw = json.dumps(declined).encode()
         assert fast_example(raw, limits) is None, raw[:200]
