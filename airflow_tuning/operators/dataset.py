@@ -73,7 +73,7 @@ class UploadDatasetOperator(BaseOperator):
     :param max_reported_problems: how many problems the error and the log list (the total is always given).
     :param limits: ``vertex`` (Gemini 2.x on Vertex AI), ``gemini-api`` (40,000/5,000-character pairs),
         or a dict of overrides such as ``{"preset": "vertex", "max_images": 10}``; each limit is a whole
-        number >= 0, or None for no limit, and is checked when the DAG is parsed.
+        number >= 0, or None for no limit; anything else fails the task without a retry.
     :param workdir: where the converted files are written before upload (default: the system temporary
         directory); they need about the size of the data, and a fast local disk or tmpfs speeds things up.
     :param asset: the Asset emitted when the task succeeds, with the result as the event's ``extra``.
@@ -125,9 +125,6 @@ class UploadDatasetOperator(BaseOperator):
     ) -> None:
         if format not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-        from airflow_tuning.dataset.limits import Limits  # a small module of plain dataclasses
-
-        Limits.resolve(limits)  # a preset's name, known fields, counts >= 0: refused when the DAG is parsed
         validate_unless_template(on_invalid, _check_on_invalid)
         validate_unless_template(destination, _check_destination)
         where = destination.strip().rstrip("/")
@@ -174,6 +171,10 @@ class UploadDatasetOperator(BaseOperator):
             raise AirflowFailException(f"on_invalid / max_invalid_fraction: {err}") from None
         if not 0 <= max_invalid_fraction <= 1:
             raise AirflowFailException(f"max_invalid_fraction must be between 0 and 1, got {max_invalid_fraction}")
+        try:  # here, not in __init__: the limits module's dataclasses would cost every DAG parse about 2 ms
+            limits = Limits.resolve(self.limits)
+        except (TypeError, ValueError) as err:
+            raise AirflowFailException(f"{err}. Nothing was uploaded.") from None
         hook = GeminiTuningHook(self.gcp_conn_id)
         options = Options(
             columns=CsvColumns(self.input_column or None, self.output_column, *self.preference_columns),
@@ -183,7 +184,7 @@ class UploadDatasetOperator(BaseOperator):
             on_invalid=self.on_invalid,
             max_invalid_fraction=max_invalid_fraction,
             max_problems=int(self.max_reported_problems),
-            limits=Limits.resolve(self.limits),  # checked in __init__: not a template field
+            limits=limits,
         )
         try:
             sources = self._resolve_sources(hook)

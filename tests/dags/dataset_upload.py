@@ -41,3 +41,19 @@ with DAG(
         retries=2,
         retry_delay=timedelta(seconds=1),
     )
+
+with DAG(
+    dag_id="dataset_upload_bad_limits",
+    schedule=None,
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    params={"sources": Param([], type="array"), "destination": Param("gs://bucket/datasets", type="string")},
+) as bad_limits_dag:
+    UploadDatasetOperator(  # a negative count: refused when the task runs, without a retry
+        task_id="upload",
+        sources="{{ params.sources }}",
+        destination="{{ params.destination }}",
+        limits={"max_images": -1},
+        retries=2,
+        retry_delay=timedelta(seconds=1),
+    )

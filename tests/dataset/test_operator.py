@@ -100,10 +100,6 @@ def test_operator_arguments_are_checked_when_the_dag_is_parsed():
         UploadDatasetOperator(task_id="b", destination="gs://b/p", sources="x.jsonl", format="parquet")
     with pytest.raises(ValueError, match="gs://bucket/prefix"):
         UploadDatasetOperator(task_id="c", destination="/local/dir", sources="x.jsonl")
-    with pytest.raises(ValueError, match="max_images must be a whole number >= 0"):
-        UploadDatasetOperator(task_id="f", destination="gs://b/p", sources="x.jsonl", limits={"max_images": -1})
-    with pytest.raises(ValueError, match="unknown preset"):
-        UploadDatasetOperator(task_id="g", destination="gs://b/p", sources="x.jsonl", limits="gemini")
     op = UploadDatasetOperator(task_id="d", destination="gs://b/tuning/", sources="x.jsonl")
     assert [(a.name, a.uri) for a in op.outlets] == [("gs://b/tuning", "gs://b/tuning")]
     templated = UploadDatasetOperator(task_id="e", destination="gs://{{ params.bucket }}/p", sources="x.jsonl")
@@ -112,3 +108,17 @@ def test_operator_arguments_are_checked_when_the_dag_is_parsed():
         "sources", "destination", "system_instruction", "examples", "input_column", "output_column",
         "on_invalid", "max_invalid_fraction",
     }
+
+
+def test_limits_that_are_not_counts_fail_without_retry_and_upload_nothing(airflow_db, gemini_conn, write, storage,
+                                                                          bucket, capfd):
+    from tests.dags.dataset_upload import bad_limits_dag  # limits={"max_images": -1}
+
+    path = write("a.jsonl", jsonl(*many(3)))
+    run = bad_limits_dag.test(run_conf={"sources": [path], "destination": f"gs://{bucket}/datasets"})
+    ti = run.get_task_instance("upload")
+    assert str(ti.state) == "failed" and ti.try_number == 1  # retries=2, but a bad argument is not retried
+    logged = "".join(capfd.readouterr())
+    assert "limits: max_images must be a whole number >= 0, or None for no limit; got -1" in logged
+    assert "Nothing was uploaded." in logged
+    assert objects(storage, bucket) == {}
