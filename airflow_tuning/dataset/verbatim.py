@@ -14,8 +14,8 @@ what is valid and on every error message.
 Text-only examples are the most common lines of all, so the pipeline asks for their canonical line here
 first, in one call (decode, checks, encode), before any other decoder is tried. Examples with file or
 function parts are decoded the same way by ``fastpath``, which asks ``texts_are_canonical`` before copying.
-Function arguments and responses are decoded and encoded again whatever their spelling, so only the texts
-are copied.
+Function arguments and responses are always decoded and encoded again (their keys sorted): only texts are
+copied, and an escape the encoder would not write, anywhere in the line, still sends it to decoded strings.
 """
 
 from __future__ import annotations
