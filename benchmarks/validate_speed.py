@@ -3,6 +3,8 @@
 Generates a realistic Vertex Gemini SFT JSONL file (multi-turn chats, system instructions, some non-ASCII
 text, a few file and function-call parts), then times ``airflow_tuning.dataset.validate`` over it: decode,
 every rule, canonical re-encoding and duplicate detection. Baseline: ``json.loads`` of every line alone.
+The same bytes are then validated again as files of about 1 MB (``validate_throughput_1mb_files``, no target:
+what a run of many small files pays per file, next to the single file's figure as its baseline).
 Throughput is measured in CPU time of the process (one core), best of ``--repeat`` runs, so other work on
 the machine skews it as little as possible. The baseline is ``json.loads`` timed the same way.
 
@@ -107,7 +109,28 @@ def main(argv: list[str] | None = None) -> int:
         emit("validate_throughput", size / elapsed / 1e6, "MB/s (CPU time, one core)", ">= 200", size / baseline / 1e6)
         emit("validate_throughput_wall", size / wall / 1e6, "MB/s (wall clock)", None, None)
         emit("validate_lines_per_second", report.records / elapsed, "lines/s", None, None)
+        # The same bytes as files of about 1 MB (an export's part-NNNNN files): what a run pays per file.
+        parts = split_into_files(path, os.path.join(tmp, "parts"), 1 << 20)
+        many = float("inf")
+        for _ in range(args.repeat):
+            started = time.process_time()
+            validate(local_sources(parts))
+            many = min(many, time.process_time() - started)
+        emit("validate_throughput_1mb_files", size / many / 1e6, f"MB/s (CPU time, one core, {len(parts)} files)",
+             None, size / elapsed / 1e6)
     return 0
+
+
+def split_into_files(path: str, folder: str, part_bytes: int) -> list[str]:
+    """Write ``path``'s lines into files of about ``part_bytes`` each under ``folder``; return their paths."""
+    os.makedirs(folder, exist_ok=True)
+    parts: list[str] = []
+    with open(path, "rb") as source:
+        while chunk := source.readlines(part_bytes):
+            parts.append(os.path.join(folder, f"part-{len(parts):05}.jsonl"))
+            with open(parts[-1], "wb") as out:
+                out.writelines(chunk)
+    return parts
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, BinaryIO, cast
 
 from airflow_tuning.dataset import method_scan
-from airflow_tuning.dataset.duplicate_keys import check_duplicate_keys
+from airflow_tuning.dataset.duplicate_keys import CheckBudget, check_duplicate_keys
 from airflow_tuning.dataset.formats import (
     MAX_LINE_BYTES,
     OVERSIZED,
@@ -247,6 +247,7 @@ class _Scan:
         self.progress = progress or _log_progress
         self.started = time.monotonic()
         self.last_progress = self.started
+        self.key_checks = CheckBudget()  # how deep each file's first lines are checked for repeated keys
 
     def run(self, source: Source, sink: SplitSink | None) -> None:
         fmt = source.effective_format
@@ -264,7 +265,8 @@ class _Scan:
             if fmt == "csv":
                 records = iter_csv(source, stream, self.options.columns)
             else:
-                records = check_duplicate_keys(iter_lines(stream), partial(self._duplicate_key, source))
+                records = check_duplicate_keys(iter_lines(stream), partial(self._duplicate_key, source),
+                                               self.key_checks)
             self._loop(source, stats, records, fmt, sink, stream)
 
     def _duplicate_key(self, source: Source, line: int, key: str) -> None:

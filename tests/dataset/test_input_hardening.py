@@ -64,6 +64,33 @@ def test_duplicate_json_keys_are_warned_with_their_line(write):
     assert f"warning: {path}:3: the key 'input' appears twice in one object; the last value is used" in out
 
 
+def test_repeated_keys_are_checked_deep_in_the_first_files_and_at_the_top_of_every_file(write):
+    """A run checks each file's first lines at full depth until it has checked RUN_CHECK_BYTES in all, then the
+    first FEW_LINES lines of every further file: many small files keep the validation speed of one."""
+    from airflow_tuning.dataset import local_sources, validate
+    from airflow_tuning.dataset.duplicate_keys import CHECK_BYTES, FEW_LINES, RUN_CHECK_BYTES
+
+    pad = "x" * 1000
+
+    def lines(count: int, repeat_at: int | None = None) -> str:
+        rows = [{"input": f"q{i} {pad}", "output": "a"} for i in range(count)]
+        text = jsonl(*rows).splitlines(keepends=True)
+        if repeat_at is not None:
+            text[repeat_at - 1] = '{"input": "q", "input": "q2", "output": "a"}\n'
+        return "".join(text)
+
+    per_file = CHECK_BYTES // 1000 + 50  # each of these files is checked up to CHECK_BYTES
+    paths = [write("part-00.jsonl", lines(per_file, repeat_at=900))]  # deep in the first file: found
+    paths += [write(f"part-{i:02}.jsonl", lines(per_file)) for i in range(1, RUN_CHECK_BYTES // CHECK_BYTES + 1)]
+    paths += [write("part-98.jsonl", lines(200, repeat_at=FEW_LINES)),  # at the top of a later file: found
+              write("part-99.jsonl", lines(200, repeat_at=FEW_LINES + 1))]  # below it, once the run's bytes are spent
+    report = validate(local_sources(paths))
+    assert report.invalid == 0
+    warned = [w for w in report.warnings if "appears twice" in w]
+    assert warned == [f"{paths[0]}:900: the key 'input' appears twice in one object; the last value is used",
+                      f"{paths[-2]}:{FEW_LINES}: the key 'input' appears twice in one object; the last value is used"]
+
+
 def test_a_native_rendered_number_is_named_as_the_wrong_argument(airflow_db, gemini_conn, write, bucket, capfd):
     from tests.dags import dataset_upload
 
