@@ -96,20 +96,13 @@ def iter_lines(stream: BinaryIO, block_size: int = BLOCK_SIZE, max_line: int = M
             else:
                 lines.seek(0)  # no line end in this block: all of it continues the unfinished line
         rest = b""
-        if b"\r" in block:
-            for line in lines:
-                if line.endswith(b"\n"):
-                    number += 1
-                    yield number, _without_line_end(line)
-                else:
-                    rest = line
-        else:
-            for line in lines:
-                if line[-1] == 10:  # b"\n"
-                    number += 1
-                    yield number, line[:-1]
-                else:
-                    rest = line
+        crlf = b"\r" in block
+        for line in lines:
+            if line[-1] != 10:  # no b"\n": the block's unfinished last line
+                rest = line
+                continue
+            number += 1
+            yield number, _without_line_end(line) if crlf else line[:-1]
         if rest and not oversized:
             tail.append(rest)
             tail_size += len(rest)

@@ -165,7 +165,7 @@ def _publish(client: Any, prepared: PreparedDataset, destination: str, retry: An
         "files": files,
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    manifest_path = os.path.join(os.path.dirname(prepared.train.path), "manifest.json")
+    manifest_path = os.path.join(os.path.dirname(prepared.train.path), MANIFEST)
     with open(manifest_path, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True, ensure_ascii=False)
     metadata = {SOURCES_METADATA_KEY: sources_fingerprint} if sources_fingerprint else None

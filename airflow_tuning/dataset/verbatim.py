@@ -55,11 +55,7 @@ def verbatim_line(raw: bytes, single_turn: bool) -> Any:
         # A raw text accepts any JSON value, so fastpath's str-typed decoder would refuse this line too: it is
         # not a typed text example, and the general path decides whether it is valid.
         return None
-    contents = example.contents
-    if len(contents) == 2:  # the common case, checked without a call
-        if contents[0].role != "user" or contents[1].role != "model":
-            return None
-    elif not roles_alternate(contents, single_turn):
+    if not roles_alternate(example.contents, single_turn):
         return None
     return encode_declared(example) if texts_are_canonical(raw) else UNSURE
 
