@@ -131,10 +131,12 @@ class Emulator:
         return f"gemini-tuning://?{query}"
 
     # -- admin ----------------------------------------------------------------------------------------
-    def _admin(self, method: str, path: str, body: Any = None) -> Any:
+    def _admin(self, method: str, path: str, body: Any = None, *, storage: bool = False) -> Any:
+        """One call to the API's admin routes, or with ``storage`` to the storage front's (its own port)."""
         import httpx
 
-        response = httpx.request(method, f"{self.api_url}/_emulator{path}", json=body, timeout=30)
+        base = self.storage_url if storage else self.api_url
+        response = httpx.request(method, f"{base}/_emulator{path}", json=body, timeout=30)
         if response.status_code != 200:
             raise RuntimeError(f"Emulator admin call {method} {path} failed: {response.status_code} {response.text}")
         return response.json()
@@ -169,32 +171,18 @@ class Emulator:
     def uploads(self) -> list[dict[str, Any]]:
         """Every resumable upload session the storage front saw: bucket, object name and state
         (``open``, ``finalized`` or ``cancelled``)."""
-        import httpx
-
-        response = httpx.get(f"{self.storage_url}/_emulator/uploads", timeout=30)
-        response.raise_for_status()
-        return response.json()["uploads"]
+        return self._admin("GET", "/uploads", storage=True)["uploads"]
 
     def set_storage_faults(self, faults: list[dict[str, Any]], seed: int | None = None) -> None:
         """Replace storage's own fault plan (routes ``"METHOD /storage/v1/..."``); API faults never touch storage."""
-        import httpx
-
-        response = httpx.post(f"{self.storage_url}/_emulator/faults", json={"faults": faults, "seed": seed}, timeout=30)
-        if response.status_code != 200:
-            raise RuntimeError(f"Emulator storage fault plan refused: {response.status_code} {response.text}")
+        self._admin("POST", "/faults", {"faults": faults, "seed": seed}, storage=True)
 
     def clear_storage_faults(self) -> None:
-        import httpx
-
-        httpx.delete(f"{self.storage_url}/_emulator/faults", timeout=30).raise_for_status()
+        self._admin("DELETE", "/faults", storage=True)
 
     def downloads(self) -> dict[str, int]:
         """How many times the storage front served each object's bytes (``"bucket/object"`` -> reads)."""
-        import httpx
-
-        response = httpx.get(f"{self.storage_url}/_emulator/downloads", timeout=30)
-        response.raise_for_status()
-        return dict(response.json()["downloads"])
+        return dict(self._admin("GET", "/downloads", storage=True)["downloads"])
 
     def storage_client(self) -> Any:
         """A google-cloud-storage client on the emulated GCS."""
