@@ -44,7 +44,7 @@ def fast_example(raw: bytes, limits: Limits, text: bool = True) -> tuple[Any, in
             return example, 0, encode_declared
     if limits.text_only:
         return None
-    if limits.max_input_chars is None and limits.max_output_chars is None:
+    if not limits.counts_chars:
         rich = _rich_example(raw, limits, _decode_rich_raw)
         # The raw decoder accepts whatever the string decoder does, so None holds for both.
         if rich is None or texts_are_canonical(raw):
@@ -62,7 +62,7 @@ def _rich_example(raw: bytes, limits: Limits, decode: Callable[[bytes], Any]) ->
     contents = example.contents
     if not roles_alternate(contents, limits.single_turn):
         return None
-    count = limits.max_input_chars is not None or limits.max_output_chars is not None
+    count = limits.counts_chars
     media = Media()
     functions = False
     chars = total = 0
@@ -103,7 +103,7 @@ def fast_text_example(raw: bytes, limits: Limits) -> TextExample | None:
     contents = example.contents
     if not roles_alternate(contents, limits.single_turn):
         return None
-    if limits.max_input_chars is None and limits.max_output_chars is None:
+    if not limits.counts_chars:
         return example
     chars = total = 0
     for turn in contents:

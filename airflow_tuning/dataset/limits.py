@@ -49,6 +49,11 @@ class Limits:
             if item.name in ("text_only", "single_turn") and type(value) is not bool:
                 raise ValueError(f"limits: {item.name} must be true or false, got {value!r}")
 
+    @property
+    def counts_chars(self) -> bool:
+        """Whether a character limit is set: texts must then be decoded to be counted, never copied raw."""
+        return self.max_input_chars is not None or self.max_output_chars is not None
+
     @classmethod
     def resolve(cls, value: Limits | str | Mapping[str, Any] | None) -> Limits:
         """A preset name, a mapping of overrides (optionally with ``preset``), or a ``Limits``."""

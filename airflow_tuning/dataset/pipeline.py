@@ -283,8 +283,7 @@ class _Scan:
         expect = "auto" if fmt in ("auto", "csv") else fmt
         vertex_first = expect != "pairs"
         # Texts can be copied only when no character limit needs them decoded (see ``verbatim``).
-        text_line = verbatim_line if vertex_first and limits.max_input_chars is None \
-            and limits.max_output_chars is None else None
+        text_line = verbatim_line if vertex_first and not limits.counts_chars else None
         convert = partial(json_line, limits=limits, expect=expect, instruction=instruction)
         single_turn, max_tokens = limits.single_turn, limits.max_example_tokens
         kinds: dict[str, int] = dict.fromkeys(("vertex", "pairs", "csv"), 0)
