@@ -1,9 +1,10 @@
 """The benchmark scripts run end to end with tiny sizes and print valid figures; run_all reads targets right.
 
-Each script runs as ``make bench`` runs it (``python -m benchmarks.<name>``, its own process); the three are
+Each script runs as ``make bench`` runs it (``python -m benchmarks.<name>``, its own process); they are all
 started together, so the whole module costs about as long as the slowest one. Sizes are tiny, so the values
 mean nothing here: the tests check the output contract and what holds at any size (every trigger yields
-exactly one success event, a deferred task runs in two worker segments, a synchronous one in one).
+exactly one success event, a deferred task runs in two worker segments, a synchronous one in one, the upload
+reports its server's CPU and its floor).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SMOKE_RUNS = {
     "triggerer_capacity": ["--triggers", "10", "--compression", "600", "--min-job-minutes", "30",
                            "--max-job-minutes", "40", "--start-spread-minutes", "0", "--restart-seconds", "11"],
     "worker_slots": ["--job-seconds", "1", "--poll-interval", "0.2", "--max-poll-interval", "0.5", "--no-warm-up"],
+    "upload_dataset": ["--size-mb", "1", "--repeat", "1"],
 }
 
 
@@ -66,6 +68,19 @@ def test_triggerer_capacity_sees_every_completion_once(figures):
     assert got["triggerer_missed_completions"]["value"] == 0
     assert got["triggerer_requests_per_job_hour_overall"]["requests"] >= 10
     assert got["triggerer_restart_cpu_seconds_10_triggers"]["requests_served"] >= 10  # every first poll (within 10 s)
+
+
+def test_upload_dataset_reports_the_ratio_with_its_context(figures):
+    got = figures["upload_dataset"]
+    assert got["upload_dataset_time_ratio"]["target"] == "<= 1.5"
+    assert got["upload_dataset_peak_rss"]["target"] == "<= 200"
+    assert got["upload_dataset_examples"]["value"] > 0
+    # The server's CPU for each side (clock ticks: zero is possible at this size), and the floor: all the work
+    # at once, in three processes.
+    server = got["upload_dataset_emulator_cpu_seconds"]
+    assert server["value"] >= 0 and server["baseline"] >= 0
+    floor = got["upload_dataset_floor_ratio"]
+    assert floor["floor_seconds"] > 0 and floor["value"] > 0 and floor["cpus"] >= 1
 
 
 def test_worker_slots_times_both_modes(figures):
