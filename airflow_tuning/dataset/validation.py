@@ -30,9 +30,10 @@ _FUNCTION_KEYS = {"functionCall": frozenset({"name", "args", "id"}),
 PAIR_INPUT_KEYS = ("input", "text_input")
 # Characters that str.splitlines() and some JSONL readers treat as line breaks, though JSON allows them raw.
 LINE_BREAKS = {ch: f"\\u{ord(ch):04x}" for ch in "\u0085\u2028\u2029"}
-# Their UTF-8 lead bytes, as ints: ``int in bytes`` is a bare memchr, several times faster than a search for
-# a one-byte ``bytes``.
-LEAD_E2, LEAD_C2 = 0xE2, 0xC2
+# Their UTF-8 forms, and the lead bytes of those as ints: ``int in bytes`` is a bare memchr, several times
+# faster than a search for a one-byte ``bytes``.
+_LINE_BREAK_BYTES = tuple(ch.encode("utf-8") for ch in LINE_BREAKS)
+_LEAD_E2, _LEAD_C2 = 0xE2, 0xC2
 encode_sorted = msgspec.json.Encoder(order="sorted").encode
 # For typed examples whose fields are declared in sorted order and hold no free-form objects: the same bytes
 # as ``encode_sorted``, at half the cost (nothing to sort at run time).
@@ -210,16 +211,20 @@ def encode_example(example: Any, files: int, limits: Limits, encode: Callable[[A
     return line, tokens
 
 
-def _escape_line_breaks(line: bytes) -> bytes:
-    """``line`` (valid UTF-8 JSON) with U+0085, U+2028 and U+2029 written as escapes.
+def has_line_break(line: bytes) -> bool:
+    """Whether ``line``, valid UTF-8, holds U+0085, U+2028 or U+2029.
 
-    Searched by their UTF-8 lead bytes first: most lines hold neither.
+    Their UTF-8 bytes are searched without decoding (in valid UTF-8 no other character contains them), after
+    their lead bytes: most lines hold neither.
     """
-    if LEAD_E2 not in line and LEAD_C2 not in line:
+    return (_LEAD_E2 in line or _LEAD_C2 in line) and any(seq in line for seq in _LINE_BREAK_BYTES)
+
+
+def _escape_line_breaks(line: bytes) -> bytes:
+    """``line`` (valid UTF-8 JSON) with U+0085, U+2028 and U+2029 written as escapes."""
+    if not has_line_break(line):
         return line
     text = line.decode("utf-8")
-    if not any(ch in text for ch in LINE_BREAKS):
-        return line
     for ch, escaped in LINE_BREAKS.items():
         text = text.replace(ch, escaped)
     return text.encode("utf-8")

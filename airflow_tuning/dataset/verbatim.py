@@ -27,7 +27,8 @@ import msgspec
 
 from airflow_tuning.dataset.example_shapes import VerbatimTextExample, roles_alternate
 from airflow_tuning.dataset.formats import DECODE_ERRORS
-from airflow_tuning.dataset.validation import LEAD_C2, LEAD_E2, LINE_BREAKS, encode_declared
+from airflow_tuning.dataset.utf8 import is_utf8
+from airflow_tuning.dataset.validation import encode_declared, has_line_break
 
 #: The line may be a valid text example, but its strings must be decoded to know (see the module's doc).
 UNSURE: Any = object()
@@ -39,7 +40,7 @@ _CANONICAL_ESCAPES = re.compile(rb'\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))')
 # sends the line to the decoded-strings path.
 _NOT_A_TEXT = re.compile(rb'"text"\s*:\s*(?:[^"\s]|"")')
 _decode = msgspec.json.Decoder(VerbatimTextExample).decode
-_BACKSLASH = ord("\\")  # an int: ``int in bytes`` is a bare memchr (see ``validation.LEAD_E2``)
+_BACKSLASH = ord("\\")  # an int: ``int in bytes`` is a bare memchr (see ``validation.has_line_break``)
 
 
 def verbatim_line(raw: bytes, single_turn: bool) -> Any:
@@ -64,14 +65,8 @@ def texts_are_canonical(raw: bytes) -> bool:
     """Whether the raw texts of ``raw``, a line that decoded, can be copied: the line is valid UTF-8, holds
     no escape the canonical encoder would not write and no character it would escape (U+0085, U+2028,
     U+2029: see ``validation.encode_example``), and every ``text`` is a non-empty string."""
-    if not raw.isascii():
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        # Searched by their UTF-8 lead bytes first: most lines hold neither.
-        if (LEAD_E2 in raw or LEAD_C2 in raw) and any(ch in text for ch in LINE_BREAKS):
-            return False
+    if not raw.isascii() and (not is_utf8(raw) or has_line_break(raw)):
+        return False
     if _BACKSLASH in raw and _BACKSLASH in _CANONICAL_ESCAPES.sub(b"", raw):
         return False
     return _NOT_A_TEXT.search(raw) is None
