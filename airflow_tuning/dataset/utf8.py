@@ -10,24 +10,29 @@ than it reads) is decoded by Python, which decides; so do lines over ``SIMD_MAX_
 parser's buffers (sized by the longest document it has read) small. The answer is therefore exactly
 Python's strict UTF-8 rule for any bytes; only its cost depends on simdjson.
 
-One parser serves every thread: pysimdjson parses holding the GIL, and refuses (before touching its buffers)
-to parse while a result of its previous parse is still alive, which a call from another thread could meet
-at the wrong moment; Python then decides, as for any refusal.
+Each thread has its own parser: a pysimdjson parser holds the document it parsed last, and a parse by another
+thread (which a garbage-collection finalizer could let in while a result is being built) would write over it.
 """
 
 from __future__ import annotations
 
+import threading
+
 import simdjson
 
 SIMD_MAX_BYTES = 1 << 20
-_parse = simdjson.Parser().parse
+_local = threading.local()
 
 
 def is_utf8(raw: bytes) -> bool:
     """Whether ``raw`` is valid UTF-8 (Python's strict rule: no surrogates, no overlong forms)."""
     if len(raw) <= SIMD_MAX_BYTES:
         try:
-            _parse(raw)  # the parsed document is dropped at once: the parser can be used again
+            parse = _local.parse
+        except AttributeError:
+            parse = _local.parse = simdjson.Parser().parse
+        try:
+            parse(raw)  # the parsed document is dropped at once: the parser can be used again
             return True
         except Exception:  # noqa: BLE001, S110 - any refusal only means that Python decides
             pass

@@ -79,7 +79,7 @@ def test_random_bytes_agree_with_python():
             assert is_utf8(raw) is python_says(raw), raw
 
 
-def test_threads_share_the_parser_and_get_exact_answers():
+def test_threads_get_exact_answers():
     lines = [json.dumps({"text": f"東京 {n}"}, ensure_ascii=False).encode() for n in range(500)]
     lines += [line.replace("東".encode(), b"\xed\xa0\x80") for line in lines[:250]]
     expected = [python_says(line) for line in lines]
