@@ -38,6 +38,7 @@ from benchmarks.validate_speed import generate
 
 PROJECT = "benchmark"
 BUCKET = "benchmark"
+FLOOR_TIMEOUT = 900.0  # seconds a floor child may take once started (half of 1 GB takes a few seconds)
 
 
 def _free_port() -> int:
@@ -106,13 +107,12 @@ def child_pipeline(endpoint: str, path: str, workdir: str) -> dict:
             "unchanged_sources_seconds": unchanged_seconds}
 
 
-def _when_told(go: str) -> float:
+def _when_told(go: str) -> None:
     """Say "ready" (imports done, client made), then wait until ``go`` exists: the floor's children start
     their work together."""
     print("ready", flush=True)
     while not os.path.exists(go):
         time.sleep(0.001)
-    return time.time()
 
 
 def child_floor_validate(path: str, workdir: str, go: str) -> dict:
@@ -170,7 +170,8 @@ def floor_seconds(endpoint: str, path: str, halves: list[str], workdir: str) -> 
             started = time.time()
             with open(go, "w"):
                 pass
-            finished = [json.loads(child.communicate()[0].strip().splitlines()[-1])["finished"] for child in children]
+            finished = [json.loads(child.communicate(timeout=FLOOR_TIMEOUT)[0].strip().splitlines()[-1])["finished"]
+                        for child in children]
         finally:
             for child in children:
                 if child.poll() is None:
