@@ -108,8 +108,14 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1e6
 
 
-def cpu_seconds() -> float:
-    """User plus system CPU time this process has used."""
+def cpu_seconds(pid: int | None = None) -> float:
+    """User plus system CPU time this process (or process ``pid``, e.g. a server started for the benchmark)
+    has used."""
+    if pid is not None:
+        import psutil
+
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 

@@ -33,7 +33,7 @@ import tempfile
 import time
 import urllib.request
 
-from benchmarks.common import emit
+from benchmarks.common import cpu_seconds, emit
 from benchmarks.validate_speed import generate
 
 PROJECT = "benchmark"
@@ -181,20 +181,13 @@ def floor_seconds(endpoint: str, path: str, halves: list[str], workdir: str) -> 
     return max(finished) - started
 
 
-def _emulator_cpu_seconds(proc: subprocess.Popen) -> float:
-    import psutil
-
-    times = psutil.Process(proc.pid).cpu_times()
-    return times.user + times.system
-
-
 def _measured_child(proc: subprocess.Popen, kind: str, *args: str) -> dict:
     """One side's run in a fresh process, with the CPU the emulator spent serving it (its idle time excluded)."""
-    before = _emulator_cpu_seconds(proc)
+    before = cpu_seconds(proc.pid)
     out = subprocess.run([sys.executable, "-m", "benchmarks.upload_dataset", "--child", kind, *args],
                          check=True, capture_output=True, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["emulator_cpu_seconds"] = _emulator_cpu_seconds(proc) - before
+    result["emulator_cpu_seconds"] = cpu_seconds(proc.pid) - before
     return result
 
 
